@@ -1,0 +1,30 @@
+"""Fixtures shared by every test module: the real corpus and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """../shared/corpus, the 30 real issues; tests that need it skip where it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"the real corpus is not at {CORPUS}: put shared/ beside the repository")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A PostgreSQL URL from NEURALTALK_TEST_PG_URL; the test skips without it."""
+    url = os.environ.get("NEURALTALK_TEST_PG_URL")
+    if not url:
+        pytest.skip(
+            "no PostgreSQL: set NEURALTALK_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test"
+        )
+    return url
