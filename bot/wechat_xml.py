@@ -1,0 +1,191 @@
+"""The WeChat wire format on our side of the webhook: signatures, safe parsing, replies, AES.
+
+wechatpy parses the message, renders the reply XML and does the AES; this module adds what it
+leaves to us (see ../shared/wechat/PLATFORM.md): signatures compared in constant time, XML with a
+DTD or entities refused by defusedxml before wechatpy sees it, required fields checked, and reply
+text made safe for the CDATA sections wechatpy writes without escaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import struct
+from dataclasses import dataclass
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from wechatpy import parse_message
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException
+from wechatpy.replies import TextReply
+
+# XML 1.0 forbids these code points even inside CDATA; WeChat users can still type some of them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_MASS_FIELDS = ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")
+
+
+class Rejected(Exception):
+    """A request we refuse: `status` is the HTTP answer, the message is the one-line log reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class MassJob:
+    """The totals of a MASSSENDJOBFINISH event."""
+
+    msg_id: str
+    status: str
+    total: int
+    filter_count: int
+    sent: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or event from a follower, as the reply logic needs it."""
+
+    openid: str  # FromUserName
+    account: str  # ToUserName: our account's id
+    create_time: int
+    kind: str  # text, image, voice, video, shortvideo, location, link, event, or the raw MsgType
+    msg_id: str = ""
+    content: str = ""
+    event: str = ""  # lower case: subscribe, unsubscribe, masssendjobfinish, click, ...
+    mass: MassJob | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        """What identifies WeChat's retries of this message (PLATFORM.md)."""
+        if self.kind == "event":
+            return f"e:{self.openid}:{self.create_time}:{self.event}"
+        if self.msg_id:
+            return f"m:{self.msg_id}"
+        return f"m:{self.openid}:{self.create_time}:{self.kind}"
+
+
+def signature(*parts: str) -> str:
+    """WeChat's signature: sha1 of the sorted parts joined."""
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def signature_ok(given: str, *parts: str) -> bool:
+    """Constant-time check of a signature someone sent against the parts it should sign."""
+    return hmac.compare_digest(given.encode("utf-8"), signature(*parts).encode("ascii"))
+
+
+def safe_fields(body: bytes | str) -> dict[str, str]:
+    """The <xml> root's child elements as text; Rejected(400) for non-XML, DTDs and entities."""
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise Rejected(400, f"XML with a DTD or entities refused ({type(exc).__name__})") from None
+    except (ParseError, ValueError, UnicodeError) as exc:
+        raise Rejected(400, f"body is not XML ({exc})") from None
+    if root.tag != "xml":
+        raise Rejected(400, f"root element is <{root.tag}>, not <xml>")
+    return {child.tag: child.text or "" for child in root}
+
+
+def _require(fields: dict[str, str], *names: str) -> None:
+    missing = [n for n in names if not fields.get(n, "").strip()]
+    if missing:
+        raise Rejected(400, f"message without {', '.join(missing)}")
+
+
+def _mass_job(fields: dict[str, str], msg: Any) -> MassJob:
+    _require(fields, "MsgID", *_MASS_FIELDS)
+    return MassJob(
+        msg_id=fields["MsgID"].strip(),
+        status=msg.status,
+        total=msg.total_count,
+        filter_count=msg.filter_count,
+        sent=msg.sent_count,
+        errors=msg.error_count,
+    )
+
+
+def parse_incoming(body: bytes | str) -> Incoming:
+    """Check the XML safely, let wechatpy parse it, keep what the reply needs; Rejected(400)."""
+    fields = safe_fields(body)
+    _require(fields, "ToUserName", "FromUserName", "CreateTime", "MsgType")
+    kind = fields["MsgType"].strip().lower()
+    if kind == "text":
+        _require(fields, "Content")
+    elif kind == "event":
+        _require(fields, "Event")
+    try:
+        msg = parse_message(body)
+        event = str(getattr(msg, "event", "") or fields.get("Event", "")).lower()
+        mass = _mass_job(fields, msg) if event == "masssendjobfinish" else None
+        return Incoming(
+            openid=msg.source,
+            account=msg.target,
+            create_time=int(msg.time),
+            kind=kind,
+            msg_id=fields.get("MsgId", "").strip(),
+            content=fields.get("Content", "") if kind == "text" else "",
+            event=event if kind == "event" else "",
+            mass=mass,
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise Rejected(400, f"malformed message field ({type(exc).__name__}: {exc})") from None
+
+
+def cdata_safe(text: str) -> str:
+    """Text that cannot break the CDATA section wechatpy puts it in (PLATFORM.md)."""
+    return _NOT_XML.sub("", text).replace("]]>", "]]]]><![CDATA[>")
+
+
+def strip_invalid(text: str) -> str:
+    """Drop the code points XML cannot carry (control characters, lone surrogates)."""
+    return _NOT_XML.sub("", text)
+
+
+def render_text(message: Incoming, content: str, now: int) -> str:
+    """The XML of a text reply to `message`."""
+    reply = TextReply(
+        source=cdata_safe(message.account),
+        target=cdata_safe(message.openid),
+        content=cdata_safe(content),
+        time=now,
+    )
+    return reply.render()
+
+
+class Crypto:
+    """Safe mode (安全模式): decrypt a request's <Encrypt>, encrypt our reply."""
+
+    def __init__(self, token: str, encoding_aes_key: str, appid: str) -> None:
+        self.token = token
+        self.appid = appid
+        self._key = base64.b64decode(encoding_aes_key + "=")
+        self._wechat = WeChatCrypto(token, encoding_aes_key, appid)
+
+    def decrypt(
+        self, fields: dict[str, str], msg_signature: str, timestamp: str, nonce: str
+    ) -> str:
+        """The inner message XML; Rejected(403) for a bad signature or appid, 400 if corrupted."""
+        encrypt = fields.get("Encrypt", "").strip()
+        if not encrypt:
+            raise Rejected(400, "safe-mode message without Encrypt")
+        if not signature_ok(msg_signature, self.token, timestamp, nonce, encrypt):
+            raise Rejected(403, "bad msg_signature")
+        try:
+            return PrpCrypto(self._key).decrypt(encrypt, self.appid)
+        except InvalidAppIdException:
+            raise Rejected(403, "encrypted for another appid") from None
+        except (ValueError, TypeError, IndexError, struct.error) as exc:
+            raise Rejected(400, f"corrupted ciphertext ({type(exc).__name__})") from None
+
+    def encrypt(self, xml: str, nonce: str, timestamp: int) -> str:
+        """The encrypted envelope of a reply, signed with msg_signature."""
+        return self._wechat.encrypt_message(xml, cdata_safe(nonce), str(timestamp))
