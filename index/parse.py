@@ -14,25 +14,36 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import IssueError
-from index.markdown_text import plain_text, split_bullet, split_title
+from index.markdown_text import (
+    ARCHIVE_HEADING,
+    BULLET,
+    EMPTY_BULLET,
+    RULE,
+    SUMMARY_LABEL,
+    excerpt,
+    footer_start,
+    front_matter_end,
+    heading_level,
+    heading_parts,
+    is_note,
+    plain_text,
+    quote_text,
+    split_bullet,
+    split_title,
+    summary_line,
+    unbracket,
+)
 
 WARMUP_SECTION = "热身新闻"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # larger files are rejected before they are read
 WARMUP_TITLE_MAX = 20  # a warm-up bullet's text before its first colon is its title up to this
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
-_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_BULLET = re.compile(r"^ ?[-–*+][ \t]+(\S.*)$")  # top level: at most one space of indent
-_EMPTY_BULLET = re.compile(r"^ ?[-–*+][ \t]*$")
-_NESTED_MARKER = re.compile(r"^[-–*+][ \t]+")
-_SUMMARY_LABEL = re.compile(r"^摘要[ \t]*[：:]?[ \t]*")
 _INTRO_LABEL = re.compile(r"^导读[ \t]*[：:]?[ \t]*")
-_NOTE = re.compile(r"^注[ \t]*[：:]")
 _TAG = re.compile(r"\[([^\[\]]+)\]")
 _BARE_TARGET = re.compile(r"\((\S+)\)")
+_CLOSING_PUNCTUATION = "。，；！？.,;!?）)」》"
 _BOLD_LINE = re.compile(r"^\*\*[^*].*\*\*$")
-_ARCHIVE_HEADING = "往期回顾"
 
 
 @dataclass(frozen=True)
@@ -155,8 +166,8 @@ class _Draft:
     body: list[str] = field(default_factory=list)  # the raw lines under the bullet
 
     def entry(self) -> Entry:
-        lines = [_SUMMARY_LABEL.sub("", self.head).strip()]
-        lines += (_summary_line(raw) for raw in self.body)
+        lines = [SUMMARY_LABEL.sub("", self.head).strip()]
+        lines += (summary_line(raw) for raw in self.body)
         summary = "\n".join(line for line in lines if line)
         return Entry(self.title, self.source, self.url, self.tags, self.links, summary, self.line)
 
@@ -174,15 +185,16 @@ class _Parser:
         self.current: list[Entry] | None = None  # entries of the open section; None: skipping
         self.draft: _Draft | None = None
         self.h1: str | None = None
+        self.h1_line = 1
         self.intro: list[str] = []
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(self.name, line, message))
 
     def parse(self) -> Issue:
-        start = _front_matter_end(self.lines)
-        end = _footer_start(self.lines, start)
-        first = next((i for i in range(start, end) if _level(self.lines[i]) == 2), end)
+        start = front_matter_end(self.lines)
+        end = footer_start(self.lines, start)
+        first = next((i for i in range(start, end) if heading_level(self.lines[i]) == 2), end)
         self._preamble(start, first)
         self._sections(first, end)
         issue_date = self._date()
@@ -200,7 +212,8 @@ class _Parser:
         from_title = _valid_date(self.h1 or "")
         if from_name and from_title and from_name != from_title:
             self.warn(
-                1, f"the title's date {from_title} differs from the file name's; using {from_name}"
+                self.h1_line,
+                f"the title's date {from_title} differs from the file name's; using {from_name}",
             )
         found = from_name or from_title
         if not found:
@@ -215,11 +228,11 @@ class _Parser:
         warmup: list[Entry] | None = None
         for i in range(start, end):
             line, stripped = self.lines[i], self.lines[i].strip()
-            if not stripped or _RULE.match(line):
+            if not stripped or RULE.match(line):
                 in_intro = False
-            elif in_intro and not _BULLET.match(line) and not _is_note(stripped):
-                self.intro.append(_quote_text(stripped))  # the paragraph goes on
-            elif bullet := _BULLET.match(line):
+            elif in_intro and not (BULLET.match(line) or heading_level(line) or is_note(stripped)):
+                self._add_intro(quote_text(stripped))  # the paragraph goes on
+            elif bullet := BULLET.match(line):
                 in_intro = False
                 if warmup is None:
                     warmup = []
@@ -230,29 +243,35 @@ class _Parser:
 
     def _preamble_line(self, stripped: str, line: int, after_warmup: bool) -> bool:
         """One non-bullet line of the preamble; True when it starts an intro paragraph."""
-        level, heading = _heading_parts(stripped)
+        level, heading = heading_parts(stripped)
         if level == 1 and self.h1 is None:
-            self.h1 = heading
+            self.h1, self.h1_line = heading, line
         elif level:
-            self.warn(line, f"heading before the first section ignored: {_excerpt(heading)}")
-        elif _is_note(stripped) or _BOLD_LINE.match(stripped) or not plain_text(stripped).strip():
+            self.warn(line, f"heading before the first section ignored: {excerpt(heading)}")
+        elif is_note(stripped) or _BOLD_LINE.match(stripped) or not plain_text(stripped).strip():
             pass  # "> 注：…", the **tagline**, an image or bare HTML
-        elif stripped.startswith(">") and _INTRO_LABEL.match(text := _quote_text(stripped)):
-            self.intro.append(_INTRO_LABEL.sub("", text))
+        elif stripped.startswith(">") and _INTRO_LABEL.match(text := quote_text(stripped)):
+            self._add_intro(_INTRO_LABEL.sub("", text), new=True)
             return True
         elif stripped.endswith(("：", ":")):
             pass  # a lead-in such as "好了，先是一些热身小新闻："
         elif self.intro and not after_warmup and not stripped.startswith(">"):
-            self.intro.append(plain_text(stripped).strip())  # the editor's intro goes on
+            self._add_intro(plain_text(stripped).strip())  # the editor's intro goes on
             return True
         else:
-            self.warn(line, f"text before the first section is not an entry: {_excerpt(stripped)}")
+            self.warn(line, f"text before the first section is not an entry: {excerpt(stripped)}")
         return False
+
+    def _add_intro(self, text: str, new: bool = False) -> None:
+        if not new and self.intro and text and not text.strip(_CLOSING_PUNCTUATION):
+            self.intro[-1] += text  # a line of only "。" closes the line above
+        else:
+            self.intro.append(text)
 
     def _sections(self, start: int, end: int) -> None:
         for i in range(start, end):
             line = self.lines[i]
-            if line.lstrip().startswith("#") and _level(line):
+            if line.lstrip().startswith("#") and heading_level(line):
                 self._heading(line, i + 1)
             elif self.current is not None:
                 self._section_line(line, i + 1)
@@ -260,10 +279,10 @@ class _Parser:
 
     def _heading(self, line: str, lineno: int) -> None:
         self._close()
-        level, name = _heading_parts(line)
+        level, name = heading_parts(line)
         if level != 2:
-            self.warn(lineno, f"not a '## ' section heading, ignored: {_excerpt(name)}")
-        elif _ARCHIVE_HEADING in name:
+            self.warn(lineno, f"not a '## ' section heading, ignored: {excerpt(name)}")
+        elif ARCHIVE_HEADING in name:
             self.current = None  # 往期回顾: links to older issues, not content
         else:
             if not name:
@@ -273,17 +292,17 @@ class _Parser:
 
     def _section_line(self, line: str, lineno: int) -> None:
         stripped = line.strip()
-        if not stripped or _RULE.match(line) or _is_note(stripped):
+        if not stripped or RULE.match(line) or is_note(stripped):
             return
-        if bullet := _BULLET.match(line):
+        if bullet := BULLET.match(line):
             self._close()
             self.draft = self._start_entry(bullet.group(1), lineno)
-        elif _EMPTY_BULLET.match(line):
+        elif EMPTY_BULLET.match(line):
             self.warn(lineno, "empty bullet ignored")
         elif self.draft is not None:
             self.draft.body.append(stripped)
         elif plain_text(stripped).strip():
-            self.warn(lineno, f"text outside any entry: {_excerpt(stripped)}")
+            self.warn(lineno, f"text outside any entry: {excerpt(stripped)}")
 
     def _start_entry(self, text: str, lineno: int) -> _Draft:
         """`[tag] [title | source](url) [[label]](url) rest` -> a draft entry."""
@@ -296,7 +315,7 @@ class _Parser:
         first, *later = bullet.links
         tags = tuple(tag.strip() for tag in _TAG.findall(bullet.prefix) if tag.strip())
         title, source = split_title(_TAG.sub("", bullet.prefix).strip() + first.text)
-        links = tuple(Link(_unbracket(link.text), link.url) for link in later)
+        links = tuple(Link(unbracket(link.text), link.url) for link in later)
         rest = bullet.rest.strip()
         bare = _BARE_TARGET.fullmatch(rest)
         if bare and bare.group(1) in {first.url, *(link.url for link in links)}:
@@ -316,52 +335,12 @@ def _warmup_entry(text: str, line: int) -> Entry:
     words = plain_text(text).strip().rstrip(";；").strip()
     links = split_bullet(text).links
     url = links[0].url if links else ""
-    later = tuple(Link(_unbracket(link.text), link.url) for link in links[1:])
+    later = tuple(Link(unbracket(link.text), link.url) for link in links[1:])
     colons = [i for i in (words.find("："), words.find(":")) if i > 0]
     cut = min(colons, default=-1)
     if cut > 0 and len(words[:cut].strip()) <= WARMUP_TITLE_MAX:
         return Entry(words[:cut].strip(), "", url, (), later, words[cut + 1 :].strip(), line)
     return Entry(words, "", url, (), later, "", line)
-
-
-def _summary_line(raw: str) -> str:
-    """A line under an entry as plain text: no quote or bullet marker, no 摘要 label."""
-    text = raw.lstrip(">").strip() if raw.startswith(">") else raw
-    text = plain_text(_NESTED_MARKER.sub("", text)).strip()
-    return _SUMMARY_LABEL.sub("", text).strip()
-
-
-def _front_matter_end(lines: list[str]) -> int:
-    if lines and lines[0].strip() == "---":
-        for i in range(1, min(len(lines), 50)):
-            if lines[i].strip() in ("---", "..."):
-                return i + 1
-    return 0
-
-
-def _footer_start(lines: list[str], start: int) -> int:
-    """The first rule after the last content section: the footer (WeChat, Editor, licence)."""
-    last = None
-    for i in range(start, len(lines)):
-        if _level(lines[i]) == 2 and _ARCHIVE_HEADING not in lines[i]:
-            last = i
-    for i in range(len(lines) if last is None else last + 1, len(lines)):
-        if _RULE.match(lines[i]):
-            return i
-    return len(lines)
-
-
-def _level(line: str) -> int:
-    match = _HEADING.match(line) if line.lstrip(" ").startswith("#") else None
-    return len(match.group(1)) if match else 0
-
-
-def _heading_parts(line: str) -> tuple[int, str]:
-    match = _HEADING.match(line)
-    if not match:
-        return 0, ""
-    name = re.sub(r"[ \t]+#+[ \t]*$", "", match.group(2) or "")
-    return len(match.group(1)), plain_text(name).strip()
 
 
 def _valid_date(text: str) -> str | None:
@@ -371,25 +350,3 @@ def _valid_date(text: str) -> str | None:
         except ValueError:
             continue
     return None
-
-
-def _is_note(stripped: str) -> bool:
-    """`> 注：…` or `<font>注：…</font>`: an editor's note, not content."""
-    if stripped[:1] not in ("<", ">"):
-        return False
-    return bool(_NOTE.match(plain_text(stripped.lstrip("> ")).strip()))
-
-
-def _quote_text(stripped: str) -> str:
-    return plain_text(stripped.lstrip(">").strip()).strip()
-
-
-def _unbracket(label: str) -> str:
-    label = label.strip()
-    while label.startswith("[") and label.endswith("]"):
-        label = label[1:-1].strip()
-    return label
-
-
-def _excerpt(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[:width] + "…"
