@@ -28,3 +28,13 @@ def pg_url() -> str:
             "no PostgreSQL: set NEURALTALK_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test"
         )
     return url
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of issues/2020-04-26.md, built once per session with index.build (read-only)."""
+    from index.build import ingest
+
+    index_dir = tmp_path_factory.mktemp("sample-index")
+    ingest(index_dir, [ROOT / "issues" / "2020-04-26.md"])
+    return index_dir
