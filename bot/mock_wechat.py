@@ -54,6 +54,8 @@ class Faults:
     http500_first: int = 0
     drop_probability: float = 0.0  # close the connection without an answer
     drop_first: int = 0
+    lost_answer_probability: float = 0.0  # do the call, then close without an answer
+    lost_answer_first: int = 0
     recipient_errors: dict[str, int] = field(default_factory=dict)  # openid -> 45015, 43004...
     fail_all: int = 0  # every message and tag call answers this errcode (48001, 45009...)
     token_error: int = 0  # token calls answer this errcode (40013, 40125, 40164)
@@ -143,6 +145,7 @@ class MockWeChat:
             "busy": faults.busy_first,
             "http500": faults.http500_first,
             "drop": faults.drop_first,
+            "lost": faults.lost_answer_first,
             "expire": faults.expire_token_after,
         }
 
@@ -389,9 +392,7 @@ class MockWeChat:
         f = self.faults
         await self._delay()
         if self._hit("drop", f.drop_probability):
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response()
+            return self._drop(request)
         if self._hit("http500", f.http500_probability):
             return web.Response(status=500, text="Internal Server Error")
         if self._hit("busy", f.busy_probability):
@@ -401,7 +402,15 @@ class MockWeChat:
             return web.json_response(refused)
         if f.fail_all:
             return web.json_response(_err(f.fail_all, "error injected by the fake"))
-        return web.json_response(handler(body), dumps=_dumps)
+        answer = handler(body)
+        if self._hit("lost", f.lost_answer_probability):
+            return self._drop(request)
+        return web.json_response(answer, dumps=_dumps)
+
+    def _drop(self, request: web.Request) -> web.Response:
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response()
 
     # --- control ------------------------------------------------------------------------
 

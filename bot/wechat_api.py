@@ -40,7 +40,8 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from bot.errors import UserError
@@ -331,7 +332,8 @@ class WeChatAPI:
         policy = self._retry
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(policy.attempts),
-            wait=wait_exponential_jitter(policy.initial, policy.maximum, jitter=policy.jitter),
+            wait=wait_exponential(multiplier=policy.initial, max=policy.maximum)
+            + wait_random(0, policy.jitter),
             retry=retry_if_exception_type(TransientError),
             before_sleep=self._log_retry,
             reraise=True,

@@ -1,0 +1,318 @@
+"""The WeChat API client against the fake WeChat server, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.errors import UserError
+from bot.mock_wechat import MockWeChat, serve_mock
+from bot.wechat_api import (
+    ERR_BAD_ANSWER,
+    ERR_HTTP,
+    ERR_NETWORK,
+    FatalError,
+    MemoryTokenStore,
+    RecipientError,
+    RetryPolicy,
+    TransientError,
+    WeChatAPI,
+)
+
+FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.005, jitter=0.001)
+SECRET = "s3cret-app-secret"
+CUSTOM = "/cgi-bin/message/custom/send"
+
+
+@pytest.fixture
+async def mock() -> AsyncIterator[MockWeChat]:
+    async with serve_mock() as server:
+        yield server
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+def make_api(
+    session: aiohttp.ClientSession,
+    url: str,
+    store: MemoryTokenStore | None = None,
+    timeout: float = 5.0,
+) -> WeChatAPI:
+    return WeChatAPI(
+        session, url, "wx-test", SECRET, store or MemoryTokenStore(), retry=FAST, timeout=timeout
+    )
+
+
+def set_faults(mock: MockWeChat, **faults: object) -> None:
+    mock.set_faults(mock.faults.parse(faults, mock.faults))
+
+
+# --- the access_token -----------------------------------------------------------------------
+
+
+async def test_one_token_fetch_for_100_concurrent_senders(mock, session):
+    api = make_api(session, mock.url)
+    await asyncio.gather(*(api.send_text(f"o{i}", "hello") for i in range(100)))
+    assert mock.token_calls == 1
+    assert mock.calls[CUSTOM] == 100
+    assert sorted(mock.per_openid.values()) == [1] * 100
+
+
+async def test_token_from_the_store_is_reused_and_renewed_before_it_runs_out(mock, session):
+    store = MemoryTokenStore()
+    await make_api(session, mock.url, store).send_text("o1", "a")
+    await make_api(session, mock.url, store).send_text("o2", "b")  # another process, same store
+    assert mock.token_calls == 1
+    assert store.value is not None
+    store.value = (store.value[0], datetime.now(UTC) + timedelta(minutes=2))
+    await make_api(session, mock.url, store).send_text("o3", "c")
+    assert mock.token_calls == 2
+    assert store.value[1] > datetime.now(UTC) + timedelta(hours=1)
+
+
+async def test_expired_token_midway_is_renewed_once_and_the_call_retried_once(mock, session):
+    set_faults(mock, expire_token_after=3)
+    api = make_api(session, mock.url)
+    for i in range(5):
+        await api.send_text(f"o{i}", "hi")
+    # calls 1, 2 pass; call 3 gets 42001, one renewal, one retry (call 4); then 5, 6.
+    assert mock.calls[CUSTOM] == 6
+    assert mock.token_calls == 2
+    assert [r.openid for r in mock.log] == ["o0", "o1", "o2", "o3", "o4"]
+
+
+async def test_expired_token_with_100_waiting_senders_means_one_renewal(mock, session):
+    set_faults(mock, expire_token_after=30)
+    api = make_api(session, mock.url)
+    await asyncio.gather(*(api.send_text(f"o{i}", "hi") for i in range(100)))
+    assert mock.token_calls == 2
+    assert mock.calls[CUSTOM] <= 200
+    assert sorted(mock.per_openid.values()) == [1] * 100
+
+
+async def test_invalid_token_40001_is_renewed_with_force_refresh(mock, session):
+    api = make_api(session, mock.url)
+    await api.send_text("o1", "a")
+    mock.tokens.clear()  # WeChat forgot the token: 40001
+    await api.send_text("o2", "b")
+    assert mock.calls[CUSTOM] == 3
+    token_bodies = [body for path, body in mock.requests if path.endswith("stable_token")]
+    assert b'"force_refresh":false' in token_bodies[0]
+    assert b'"force_refresh":true' in token_bodies[1]
+
+
+async def test_token_refused_right_after_renewal_is_fatal(mock, session):
+    set_faults(mock, token_expires_in=0)
+    with pytest.raises(FatalError, match="another program") as caught:
+        await make_api(session, mock.url).send_text("o1", "a")
+    assert caught.value.errcode == 42001
+    assert mock.log == []
+
+
+async def test_falls_back_to_cgi_bin_token_without_stable_token(mock, session):
+    set_faults(mock, no_stable_token=True)
+    api = make_api(session, mock.url)
+    await api.send_text("o1", "a")
+    await api.send_text("o2", "b")
+    assert mock.calls["/cgi-bin/stable_token"] == 1
+    assert mock.calls["/cgi-bin/token"] == 1
+    assert len(mock.log) == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"), [(40125, "wechat.secret"), (40013, "wechat.appid"), (40164, "IP")]
+)
+async def test_bad_credentials_are_fatal_with_what_to_fix(mock, session, code, hint):
+    set_faults(mock, token_error=code)
+    with pytest.raises(FatalError, match=hint) as caught:
+        await make_api(session, mock.url).send_text("o1", "a")
+    assert caught.value.errcode == code
+    assert isinstance(caught.value, UserError)
+    assert mock.token_calls == 1
+
+
+# --- errors sorted ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("faults", "calls"),
+    [
+        ({"busy_first": 3}, 4),
+        ({"http500_first": 2}, 3),
+        ({"drop_first": 2}, 3),
+        ({"busy_probability": 0.3, "drop_probability": 0.2, "seed": 7}, None),
+    ],
+)
+async def test_transient_errors_are_retried_until_success(mock, session, faults, calls):
+    set_faults(mock, **faults)
+    api = make_api(session, mock.url)
+    for i in range(3 if calls else 20):
+        await api.send_text(f"o{i}", "hi")
+    if calls:
+        assert mock.calls[CUSTOM] == calls + 2
+    assert all(n == 1 for n in mock.per_openid.values())
+    assert len(mock.per_openid) == (3 if calls else 20)
+
+
+@pytest.mark.parametrize(
+    ("faults", "errcode"),
+    [
+        ({"busy_probability": 1.0}, -1),
+        ({"fail_all": 45011}, 45011),
+        ({"http500_probability": 1.0}, ERR_HTTP),
+        ({"drop_probability": 1.0}, ERR_NETWORK),
+    ],
+)
+async def test_transient_errors_give_up_after_the_bounded_attempts(mock, session, faults, errcode):
+    set_faults(mock, **faults)
+    with pytest.raises(TransientError) as caught:
+        await make_api(session, mock.url).send_text("o1", "hi")
+    assert caught.value.errcode == errcode
+    assert mock.calls[CUSTOM] == FAST.attempts
+
+
+async def test_timeout_is_transient(mock, session):
+    set_faults(mock, latency=1.0)
+    with pytest.raises(TransientError) as caught:
+        await make_api(session, mock.url, timeout=0.05).send_text("o1", "hi")
+    assert caught.value.errcode == ERR_NETWORK
+
+
+@pytest.mark.parametrize("code", [43004, 45015, 40003, 45047, 48002])
+async def test_recipient_errors_are_not_retried(mock, session, code):
+    set_faults(mock, recipient_errors={"gone": code})
+    api = make_api(session, mock.url)
+    with pytest.raises(RecipientError) as caught:
+        await api.send_text("gone", "hi")
+    assert caught.value.errcode == code
+    assert caught.value.errmsg
+    await api.send_text("here", "hi")
+    assert mock.calls[CUSTOM] == 2
+    assert [r.openid for r in mock.log] == ["here"]
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [(48001, "最新"), (45009, "tomorrow"), (99999, "unexpected")],
+)
+async def test_fatal_errors_say_what_to_fix(mock, session, code, hint):
+    set_faults(mock, fail_all=code)
+    with pytest.raises(FatalError, match=hint) as caught:
+        await make_api(session, mock.url).send_text("o1", "hi")
+    assert caught.value.errcode == code
+    assert mock.calls[CUSTOM] == 1
+
+
+async def test_secret_and_token_never_logged_nor_in_errors(mock, session, caplog):
+    caplog.set_level(logging.DEBUG)
+    set_faults(mock, drop_first=1, busy_first=1)
+    api = make_api(session, mock.url)
+    await api.send_text("o1", "hi")
+    set_faults(mock, fail_all=48001)
+    with pytest.raises(FatalError) as caught:
+        await api.send_text("o1", "hi")
+    token = next(iter(mock.tokens))
+    for text in (caplog.text, str(caught.value), repr(api)):
+        assert SECRET not in text
+        assert token not in text
+
+
+# --- answers that are not WeChat's ------------------------------------------------------------
+
+
+async def test_non_json_and_oversized_answers_are_fatal(aiohttp_server, session):
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(text="<html>captive portal</html>", content_type="text/html")
+
+    async def huge(request: web.Request) -> web.Response:
+        return web.Response(body=b"[" + b"1," * 2_000_000 + b"1]")
+
+    app = web.Application()
+    app.router.add_post("/html/cgi-bin/stable_token", html)
+    app.router.add_post("/huge/cgi-bin/stable_token", huge)
+    server = await aiohttp_server(app)
+    for prefix in ("html", "huge"):
+        with pytest.raises(FatalError) as caught:
+            await make_api(session, str(server.make_url(f"/{prefix}"))).send_text("o1", "hi")
+        assert caught.value.errcode == ERR_BAD_ANSWER
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+async def test_json_is_sent_as_utf8_not_escapes(mock, session):
+    text = "嵌入式AI简报 2024-05-01：端侧大模型"
+    await make_api(session, mock.url).send_text("o1", text)
+    path, raw = mock.requests[-1]
+    assert path == CUSTOM
+    assert text.encode() in raw
+    assert b"\\u" not in raw
+    assert mock.log[0].content == text
+
+
+async def test_mass_send_is_idempotent_by_clientmsgid(mock, session):
+    api = make_api(session, mock.url)
+    openids = [f"o{i}" for i in range(5)]
+    first = await api.mass_send(openids, "第一期", "campaign-1-batch-0")
+    again = await api.mass_send(openids, "第一期", "campaign-1-batch-0")
+    assert first == again != ""
+    assert sorted(mock.per_openid.values()) == [1] * 5
+
+
+async def test_mass_send_whose_answer_was_lost_is_not_sent_twice(mock, session):
+    set_faults(mock, lost_answer_first=1)
+    api = make_api(session, mock.url)
+    msg_id = await api.mass_send(["a", "b"], "第一期", "campaign-2-batch-0")
+    assert mock.calls["/cgi-bin/message/mass/send"] == 2
+    assert [(r.openid, r.msg_id) for r in mock.log] == [("a", int(msg_id)), ("b", int(msg_id))]
+
+
+async def test_mass_send_needs_2_to_10000_openids(mock, session):
+    with pytest.raises(ValueError, match="2 to 10,000"):
+        await make_api(session, mock.url).mass_send(["only-one"], "x", "c1")
+    assert mock.calls["/cgi-bin/message/mass/send"] == 0
+
+
+async def test_sendall_to_a_tag_and_preview(mock, session):
+    api = make_api(session, mock.url)
+    tag_id = await api.get_or_create_tag("neuraltalk-subscribers")
+    await api.tag_users(tag_id, ["a", "b", "c"])
+    msg_id = await api.mass_sendall(tag_id, "本期简报", "campaign-3")
+    await api.mass_preview("editor", "预览")
+    sent = [(r.openid, r.channel, r.tag_id) for r in mock.log]
+    assert sent == [
+        ("a", "sendall", tag_id),
+        ("b", "sendall", tag_id),
+        ("c", "sendall", tag_id),
+        ("editor", "preview", None),
+    ]
+    assert mock.log[0].msg_id == int(msg_id)
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+async def test_tags_are_chunked_by_50_and_listed_page_by_page(mock, session):
+    set_faults(mock, page_size=50)
+    api = make_api(session, mock.url)
+    tag_id = await api.get_or_create_tag("subscribers")
+    assert await api.get_or_create_tag("subscribers") == tag_id
+    assert mock.calls["/cgi-bin/tags/create"] == 1
+    openids = [f"o{i:03}" for i in range(120)]
+    await api.tag_users(tag_id, iter(openids))
+    assert mock.calls["/cgi-bin/tags/members/batchtagging"] == 3
+    assert [o async for o in api.tag_members(tag_id)] == openids
+    await api.untag_users(tag_id, openids[:60])
+    assert mock.calls["/cgi-bin/tags/members/batchuntagging"] == 2
+    assert [o async for o in api.tag_members(tag_id)] == openids[60:]
+    assert [t.count for t in await api.tags()] == [60]
