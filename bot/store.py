@@ -15,4 +15,303 @@ CONTRACT used by the webhook (bot/replies.py, bot/webhook.py); keep these names:
     await store.touch(interactions: Mapping[str, datetime]) -> None       # batched last-interaction
     await store.record_mass_job_finish(msg_id: str, status: str, total: int, filter_count: int,
                                        sent: int, errors: int) -> None    # MASSSENDJOBFINISH
+
+Also here: listing and counting subscribers (keyset-paged, never all in memory), planning a
+campaign's deliveries, and the access_token row. Campaigns, leases and deliveries are in
+bot/store_campaigns.py (inherited by Store); the tables in bot/schema.py.
+
+A subscriber is 'active' while it subscribes to every issue (all_issues) or to at least one
+topic; leaving is a status change, never a deleted row. Topics are kept stripped and in
+lower case. PostgreSQL urls may carry `?schema=NAME` to keep the tables in their own schema.
 """
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot import migrations
+from bot.errors import UserError
+from bot.schema import ACTIVE, UNSUBSCRIBED, access_token, interactions, subscribers, topics, utcnow
+from bot.store_campaigns import CampaignStore, PlannedDelivery
+from bot.store_subscribers import (
+    OPENID_RE,
+    InvalidInput,
+    Subscriber,
+    SubscriberCounts,
+    SubscriberReads,
+    check_openid,
+    normalize_topic,
+)
+
+__all__ = [
+    "InvalidInput",
+    "Store",
+    "StoreError",
+    "Subscriber",
+    "SubscriberCounts",
+    "check_openid",
+    "normalize_topic",
+]
+
+log = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 30_000
+TOUCH_CHUNK = 1000
+
+
+class StoreError(UserError):
+    """The store cannot be opened; the message says what to fix."""
+
+
+def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
+    """An async engine for a storage.url, and the PostgreSQL schema named in it (if any)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"storage.url {url!r} is not a database URL") from None
+    if parsed.drivername in ("sqlite", "sqlite+aiosqlite"):
+        return _sqlite_engine(parsed), None
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
+        return _postgres_engine(parsed)
+    raise StoreError(
+        f"storage.url must be sqlite:///path/to/file.db or postgresql://user@host/db, got {url!r}"
+    )
+
+
+def _sqlite_engine(parsed: URL) -> AsyncEngine:
+    if not parsed.database or parsed.database == ":memory:":
+        raise StoreError("storage.url needs a file: sqlite:///data/neuraltalk.db")
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        readonly = conn.get_execution_options().get("neuraltalk_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(parsed: URL) -> tuple[AsyncEngine, str | None]:
+    schema = parsed.query.get("schema")
+    if isinstance(schema, tuple):
+        schema = schema[-1]
+    if schema is not None and not migrations.SCHEMA_NAME.match(schema):
+        raise StoreError(f"storage.url schema {schema!r}: use lower-case letters, digits and _")
+    parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+asyncpg")
+    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    return create_async_engine(parsed, connect_args=connect_args, pool_size=10), schema
+
+
+class Store(SubscriberReads, CampaignStore):
+    """The store: open once at start-up with Store.open(url), close at shutdown."""
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        engine, schema = engine_for(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(migrations.upgrade, schema)
+        except (OSError, SQLAlchemyError) as exc:
+            await engine.dispose()
+            where = make_url(url).render_as_string(hide_password=True)
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreError(f"cannot open the store at {where}: {reason}") from exc
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- subscriptions (the webhook's contract) ---------------------------------------------
+
+    async def subscribe(self, openid: str, topic: str | None = None) -> bool:
+        """Subscribe to every issue (topic None) or to one topic; True if anything changed."""
+        openid = check_openid(openid)
+        topic = None if topic is None else normalize_topic(topic)
+        now = utcnow()
+        async with self.write() as conn:
+            created = await conn.scalar(
+                self.insert(subscribers)
+                .values(openid=openid, status=ACTIVE, all_issues=topic is None, subscribed_at=now)
+                .on_conflict_do_nothing()
+                .returning(subscribers.c.openid)
+            )
+            changed = created is not None or await self._activate(conn, openid, topic, now)
+            if topic is not None:
+                changed = await self._topic_on(conn, openid, topic, now) or changed
+            return changed
+
+    async def _activate(
+        self, conn: AsyncConnection, openid: str, topic: str | None, now: datetime
+    ) -> bool:
+        row = (await conn.execute(_locked(openid))).one()
+        was_active = row.status == ACTIVE
+        all_issues = True if topic is None else (row.all_issues and was_active)
+        if was_active and row.all_issues == all_issues:
+            return False
+        values: dict[str, Any] = {"status": ACTIVE, "all_issues": all_issues}
+        if not was_active:
+            values |= {"subscribed_at": now, "unsubscribed_at": None}
+        await conn.execute(update(subscribers).where(subscribers.c.openid == openid).values(values))
+        return True
+
+    async def _topic_on(
+        self, conn: AsyncConnection, openid: str, topic: str, now: datetime
+    ) -> bool:
+        stmt = self.insert(topics).values(
+            openid=openid, topic=topic, status=ACTIVE, created_at=now, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[topics.c.openid, topics.c.topic],
+            set_={"status": ACTIVE, "updated_at": now},
+            where=topics.c.status != ACTIVE,
+        )
+        return await conn.scalar(stmt.returning(topics.c.topic)) is not None
+
+    async def unsubscribe(self, openid: str, topic: str | None = None) -> bool:
+        """Leave every-issue subscription (topic None) or one topic; True if anything changed."""
+        openid = check_openid(openid)
+        topic = None if topic is None else normalize_topic(topic)
+        now = utcnow()
+        async with self.write() as conn:
+            row = (await conn.execute(_locked(openid))).one_or_none()
+            if row is None or row.status != ACTIVE:
+                return False
+            if topic is None:
+                if not row.all_issues:
+                    return False
+                await conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.openid == openid)
+                    .values(all_issues=False)
+                )
+            elif not await self._topic_off(conn, openid, topic, now):
+                return False
+            await _settle(conn, openid, now)
+            return True
+
+    async def _topic_off(
+        self, conn: AsyncConnection, openid: str, topic: str, now: datetime
+    ) -> bool:
+        changed = await conn.execute(
+            update(topics)
+            .where(topics.c.openid == openid, topics.c.topic == topic, topics.c.status == ACTIVE)
+            .values(status=UNSUBSCRIBED, updated_at=now)
+            .returning(topics.c.topic)
+        )
+        return changed.first() is not None
+
+    async def unsubscribe_all(self, openid: str) -> None:
+        """The follower unfollowed: leave every subscription."""
+        openid = check_openid(openid)
+        now = utcnow()
+        async with self.write() as conn:
+            if (await conn.execute(_locked(openid))).one_or_none() is None:
+                return
+            await conn.execute(
+                update(topics)
+                .where(topics.c.openid == openid, topics.c.status == ACTIVE)
+                .values(status=UNSUBSCRIBED, updated_at=now)
+            )
+            await conn.execute(
+                update(subscribers)
+                .where(subscribers.c.openid == openid, subscribers.c.status == ACTIVE)
+                .values(status=UNSUBSCRIBED, all_issues=False, unsubscribed_at=now)
+            )
+
+    async def touch(self, interactions_at: Mapping[str, datetime]) -> None:
+        """Record followers' last interactions in one transaction; times only move forward."""
+        rows = [
+            {"openid": openid, "last_at": at}
+            for openid, at in interactions_at.items()
+            if OPENID_RE.match(openid)
+        ]
+        if len(rows) < len(interactions_at):
+            log.warning("touch: ignored %d malformed openids", len(interactions_at) - len(rows))
+        if not rows:
+            return
+        stmt = self.insert(interactions)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[interactions.c.openid],
+            set_={"last_at": stmt.excluded.last_at},
+            where=interactions.c.last_at < stmt.excluded.last_at,
+        )
+        async with self.write() as conn:
+            for start in range(0, len(rows), TOUCH_CHUNK):
+                await conn.execute(stmt, rows[start : start + TOUCH_CHUNK])
+
+    # --- planning a campaign ------------------------------------------------------------------
+
+    async def plan_deliveries(
+        self,
+        campaign_id: int,
+        decide: Callable[[list[Subscriber]], Iterable[PlannedDelivery]],
+        page_size: int = 1000,
+    ) -> int:
+        """Record a delivery for each active subscriber, page by page; returns how many were new.
+
+        `decide` routes one page of subscribers (channel, digest, or skipped). Subscribers who
+        already have a delivery in this campaign keep it, so planning again after a crash, or
+        to take in new subscribers, is safe. Marks the campaign planned at the end.
+        """
+        added = 0
+        async for page in self.subscriber_pages(active_only=True, page_size=page_size):
+            added += await self.add_deliveries(campaign_id, list(decide(page)))
+        await self.mark_planned(campaign_id)
+        return added
+
+    # --- the WeChat API's access_token (bot.wechat_api.TokenStore) ----------------------------
+
+    async def load_token(self) -> tuple[str, datetime] | None:
+        async with self.read() as conn:
+            row = (await conn.execute(select(access_token).where(access_token.c.id == 1))).first()
+        return None if row is None else (row.token, row.expires_at)
+
+    async def save_token(self, token: str, expires_at: datetime) -> None:
+        stmt = self.insert(access_token).values(
+            id=1, token=token, expires_at=expires_at, updated_at=utcnow()
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[access_token.c.id],
+            set_={"token": token, "expires_at": expires_at, "updated_at": utcnow()},
+        )
+        async with self.write() as conn:
+            await conn.execute(stmt)
+
+
+def _locked(openid: str) -> Any:
+    """The subscriber's row, locked until the transaction ends (SQLite: the write lock)."""
+    return select(subscribers).where(subscribers.c.openid == openid).with_for_update()
+
+
+async def _settle(conn: AsyncConnection, openid: str, now: datetime) -> None:
+    """Mark the subscriber unsubscribed once it has neither all_issues nor an active topic."""
+    has_topic = (
+        select(func.count())
+        .select_from(topics)
+        .where(topics.c.openid == openid, topics.c.status == ACTIVE)
+        .scalar_subquery()
+    )
+    await conn.execute(
+        update(subscribers)
+        .where(subscribers.c.openid == openid, ~subscribers.c.all_issues, has_topic == 0)
+        .values(status=UNSUBSCRIBED, unsubscribed_at=now)
+    )
