@@ -22,7 +22,7 @@ from index.errors import QueryError
 from index.search import Archive, Hit, SearchResult
 
 MAX_BYTES = 2048
-FETCH = 15  # hits fetched per page; fewer usually fit in 2,048 bytes
+FETCH = 20  # hits fetched per page; fewer usually fit in 2,048 bytes
 MAX_TOPIC = 20
 T = TypeVar("T")
 DATE = re.compile(r"^(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$")
@@ -130,6 +130,9 @@ def issue_page(deps: Deps, openid: str, date: str | None, offset: int = 0) -> st
         recent = [i.date for i in archive.issues()[:3]]
         return texts.no_issue(date, recent)
     entries = issue.entries
+    if offset >= len(entries) > 0:
+        deps.sessions.forget(openid)
+        return texts.NO_MORE
     lines = []
     for i in range(offset, len(entries)):
         hit = entries[i]

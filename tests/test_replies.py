@@ -1,0 +1,178 @@
+"""The conversation over real HTTP: each command, each event, searches, paging, reply limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from wechat_messages import OTHER_TYPES, WeChat, settings_for
+
+from bot.replies import MAX_BYTES, pack
+from bot.store import Store
+from bot.webhook import create_app
+from index.search import Archive
+
+Client = Callable[[web.Application], Awaitable[TestClient]]
+NUMBERED = re.compile(r"^(\d+)\. ", re.M)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = await Store.open(f"sqlite:///{tmp_path / 'nt.db'}")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def archive(sample_index: Path) -> Archive:
+    return Archive.open(sample_index)
+
+
+@pytest.fixture
+async def wechat(aiohttp_client: Client, archive: Archive, store: Store, tmp_path: Path) -> WeChat:
+    app = create_app(settings_for(tmp_path, tmp_path / "nt.db"), archive, store)
+    return WeChat(await aiohttp_client(app))
+
+
+async def text_of(wechat: WeChat, content: str, openid: str = "oFollower1") -> str:
+    answer = await wechat.say(content, openid=openid)
+    assert answer.status == 200, answer.body
+    assert answer.text is not None
+    assert len(answer.text.encode("utf-8")) <= MAX_BYTES
+    return answer.text
+
+
+async def test_a_keyword_query_lists_numbered_linked_entries_with_total(
+    wechat: WeChat, archive: Archive
+) -> None:
+    text = await text_of(wechat, "YOLOv4")
+    expected = archive.search("YOLOv4", limit=1)
+    hit = expected.results[0]
+    assert f"共 {expected.total} 条" in text.splitlines()[0]
+    assert f'1. [{hit.issue} {hit.section}] <a href="{hit.url}">' in text
+
+
+async def test_more_pages_through_a_long_result_in_order(wechat: WeChat, archive: Archive) -> None:
+    total = archive.search("模型", limit=1).total
+    seen: list[int] = []
+    text = await text_of(wechat, "模型")
+    while True:
+        seen += [int(n) for n in NUMBERED.findall(text)]
+        if "更多" not in text.splitlines()[-1]:
+            break
+        text = await text_of(wechat, "n" if len(seen) % 2 else "下一页")
+    assert seen == list(range(1, total + 1))
+    assert len(seen) > len(NUMBERED.findall(await text_of(wechat, "模型")))  # it was paged
+    assert "没有更多" in await text_of(wechat, "更多")
+
+
+async def test_more_without_a_query_explains(wechat: WeChat) -> None:
+    assert "先发个关键词" in await text_of(wechat, "更多", openid="oNew")
+
+
+@pytest.mark.parametrize("word", ["帮助", "help", "?", "？", "菜单", "HELP"])
+async def test_help_words_show_usage_with_examples(wechat: WeChat, word: str) -> None:
+    text = await text_of(wechat, word)
+    assert "量化" in text and "最新" in text and "订阅" in text
+
+
+async def test_latest_shows_the_newest_issue_grouped_by_section(
+    wechat: WeChat, archive: Archive
+) -> None:
+    text = await text_of(wechat, "最新")
+    issue = archive.latest()
+    assert issue is not None
+    assert issue.date in text.splitlines()[0]
+    first = issue.entries[0]
+    assert f"【{first.section}】" in text and first.title.split()[0] in text
+    more = await text_of(wechat, "更多")
+    assert NUMBERED.findall(more)[0] == str(len(NUMBERED.findall(text)) + 1)
+
+
+async def test_a_date_and_a_month(wechat: WeChat) -> None:
+    assert "2020-04-26" in (await text_of(wechat, "2020-04-26")).splitlines()[0]
+    assert "2020-04-26" in await text_of(wechat, "2020/4/26")
+    month = await text_of(wechat, "2020-04")
+    assert "共 1 期" in month and "2020-04-26" in month
+    assert "没有出刊" in await text_of(wechat, "2019-01")
+    missing = await text_of(wechat, "2020-04-27")
+    assert "没有 2020-04-27 这一期" in missing and "2020-04-26" in missing
+
+
+async def test_subscriptions_by_chat(wechat: WeChat, store: Store) -> None:
+    assert "订阅成功" in await text_of(wechat, "订阅")
+    assert "已订阅主题「量化」" in await text_of(wechat, "订阅 量化")
+    mine = await text_of(wechat, "我的订阅")
+    assert "每一期" in mine and "量化" in mine
+    assert "已退订新一期推送" in await text_of(wechat, "退订")
+    assert "已退订主题「量化」" in await text_of(wechat, "退订 量化")
+    assert "还没有任何订阅" in await text_of(wechat, "我的订阅")
+    subscriber = await store.subscriber("oFollower1")
+    assert subscriber is not None and not subscriber.all_issues and subscriber.topics == []
+
+
+async def test_follow_welcomes_and_unfollow_leaves_everything(wechat: WeChat, store: Store) -> None:
+    welcome = await wechat.event("subscribe")
+    assert welcome.text is not None and "感谢关注" in welcome.text and "量化" in welcome.text
+    await text_of(wechat, "订阅")
+    await text_of(wechat, "订阅 剪枝")
+    leave = await wechat.event("unsubscribe")
+    assert leave.status == 200 and leave.body == "success"
+    subscriber = await store.subscriber("oFollower1")
+    assert subscriber is not None and subscriber.status == "unsubscribed"
+    assert not subscriber.all_issues and subscriber.topics == []
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_TYPES))
+async def test_other_message_types_get_a_short_help(wechat: WeChat, kind: str) -> None:
+    xml = wechat.follower.message_xml("oFollower1", kind, 1700000000, MsgId="55" + str(len(kind)),
+                                      **OTHER_TYPES[kind])  # fmt: skip
+    answer = await wechat.send_xml(xml)
+    assert answer.text is not None and "文字" in answer.text and "帮助" in answer.text
+
+
+@pytest.mark.parametrize("event", ["CLICK", "VIEW", "SCAN", "LOCATION", "TEMPLATESENDJOBFINISH"])
+async def test_other_events_get_success(wechat: WeChat, event: str) -> None:
+    answer = await wechat.event(event, EventKey="k")
+    assert answer.status == 200 and answer.body == "success"
+
+
+async def test_mass_send_job_finish_is_recorded(wechat: WeChat, store: Store) -> None:
+    fields = {"MsgID": "1000001625", "Status": "sendsuccess", "TotalCount": "100",
+              "FilterCount": "80", "SentCount": "75", "ErrorCount": "5"}  # fmt: skip
+    answer = await wechat.event("MASSSENDJOBFINISH", openid="gh_neuraltalk", **fields)
+    assert answer.status == 200 and answer.body == "success"
+
+
+async def test_no_result_says_so_with_a_suggestion_and_popular_topics(wechat: WeChat) -> None:
+    text = await text_of(wechat, "Tengnie")
+    assert "没有找到「Tengnie」" in text
+    assert "Tengine" in text or "tengine" in text
+    assert "试试这些热门主题" in text
+
+
+@pytest.mark.parametrize(
+    "query", ["a]]>b", "<script>&amp;", "量化 😀🚀", "ctrl\x01\x08chars\x1f", "]]>" * 300]
+)
+async def test_replies_stay_valid_xml_whatever_the_text(wechat: WeChat, query: str) -> None:
+    text = await text_of(wechat, query)  # reply_text parsed the reply XML with defusedxml
+    assert "\x01" not in text and "\x1f" not in text
+
+
+def test_pack_keeps_whole_lines_within_the_limit() -> None:
+    lines = [f"{i}. " + "条目" * 60 for i in range(1, 40)]
+    text, shown = pack("头", lines, "回复「更多」看下一页", "（完）")
+    assert len(text.encode("utf-8")) <= MAX_BYTES
+    assert 0 < shown < len(lines)
+    assert text.splitlines()[1:-1] == lines[:shown]
+    assert text.endswith("更多」看下一页")
+
+
+def test_pack_cuts_a_single_huge_entry_rather_than_showing_nothing() -> None:
+    text, shown = pack("头", ['1. <a href="u">' + "长" * 3000 + "</a>", "2. 短"], "更多", "完")
+    assert shown == 1 and len(text.encode("utf-8")) <= MAX_BYTES
+    assert "<a" not in text and text.endswith("更多")
