@@ -163,6 +163,8 @@ class Webhook:
                 log.info("archive reloaded: %d issues, %d entries", *self.deps.archive.counts())
         except ArchiveError as exc:
             log.warning("archive not available: %s", exc)
+        except Exception:  # a broken index must not take the webhook down; keep what we have
+            log.exception("archive could not be (re)opened")
 
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
         if self.deps.store is not None:
