@@ -127,6 +127,7 @@ class MockWeChat:
 
     def reset(self, faults: Faults | None = None) -> None:
         self.log: list[Record] = []
+        self.texts: dict[str, str] = {}
         self.per_openid: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self.requests: deque[tuple[str, bytes]] = deque(maxlen=100)
@@ -218,6 +219,7 @@ class MockWeChat:
     # --- messages and tags --------------------------------------------------------------
 
     def _record(self, openid: str | None, channel: str, content: str, **extra: Any) -> None:
+        content = self.texts.setdefault(content, content)  # one copy of each distinct text
         rec = Record(len(self.log) + 1, openid, None, channel, content, None, None, time.time())
         for key, value in extra.items():
             setattr(rec, key, value)

@@ -222,7 +222,7 @@ class WeChatAPI:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._lock = asyncio.Lock()
         self._token: str | None = None
-        self._expires_at = datetime.min.replace(tzinfo=UTC)
+        self._renew_at = datetime.min.replace(tzinfo=UTC)
         self._use_stable = True
 
     def __repr__(self) -> str:  # never show the secret or the token
@@ -259,16 +259,26 @@ class WeChatAPI:
     def _fresh(self, expires_at: datetime) -> bool:
         return expires_at - RENEW_MARGIN > datetime.now(UTC)
 
+    def _adopt(self, token: str, expires_at: datetime) -> None:
+        """Use token until 5 minutes before it expires, or half its time left if less.
+
+        (stable_token may hand back the same token near its end; halving the wait keeps
+        that from turning into one token call per message.)
+        """
+        now = datetime.now(UTC)
+        left = expires_at - now
+        self._token, self._renew_at = token, now + max(left - RENEW_MARGIN, left / 2)
+
     async def access_token(self) -> str:
-        """A token valid for at least 5 more minutes, fetched only when needed."""
+        """A token not yet due for renewal; fetched (or read from the store) only when needed."""
         token = self._token
-        if token is not None and self._fresh(self._expires_at):
+        if token is not None and datetime.now(UTC) < self._renew_at:
             return token
         async with self._lock:
-            if self._token is None or not self._fresh(self._expires_at):
+            if self._token is None or datetime.now(UTC) >= self._renew_at:
                 stored = await self._store.load_token()
-                if stored is not None and self._fresh(stored[1]):
-                    self._token, self._expires_at = stored
+                if stored is not None and stored[0] != token and self._fresh(stored[1]):
+                    self._adopt(*stored)
                 else:
                     await self._fetch_token(force=False)
             assert self._token is not None
@@ -281,7 +291,7 @@ class WeChatAPI:
                 return self._token
             stored = await self._store.load_token()
             if stored is not None and stored[0] != refused and self._fresh(stored[1]):
-                self._token, self._expires_at = stored
+                self._adopt(*stored)
             else:
                 await self._fetch_token(force=True)
             assert self._token is not None
@@ -312,7 +322,7 @@ class WeChatAPI:
             raise FatalError(ERR_BAD_ANSWER, "no access_token", f"{path} gave no usable token")
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
         await self._store.save_token(token, expires_at)
-        self._token, self._expires_at = token, expires_at
+        self._adopt(token, expires_at)
         log.info("access_token renewed (force=%s), valid for %d s", force, expires_in)
 
     # --- calls --------------------------------------------------------------------------

@@ -80,6 +80,14 @@ async def test_token_from_the_store_is_reused_and_renewed_before_it_runs_out(moc
     assert store.value[1] > datetime.now(UTC) + timedelta(hours=1)
 
 
+async def test_short_lived_token_is_not_fetched_for_every_message(mock, session):
+    set_faults(mock, token_expires_in=200)  # under the 5-minute margin from the start
+    api = make_api(session, mock.url)
+    for i in range(10):
+        await api.send_text(f"o{i}", "hi")
+    assert mock.token_calls == 1
+
+
 async def test_expired_token_midway_is_renewed_once_and_the_call_retried_once(mock, session):
     set_faults(mock, expire_token_after=3)
     api = make_api(session, mock.url)
