@@ -1,0 +1,100 @@
+"""Text analysis for the archive: the jieba analyzer of the Whoosh index, and word runs.
+
+- `jieba_analyzer()`: jieba's search-mode words, lower-cased, punctuation dropped (like
+  jieba/analyse/analyzer.py's ChineseAnalyzer, without its stemming). It gives relevance (BM25);
+  recall comes from substring lookup (index/haystack.py), since jieba keeps ``OpenCV4.3`` or
+  ``TengineKit`` whole and may cut a sentence around 量化 differently from the query.
+- `latin_runs` / `cjk_runs`: the Latin and Chinese parts of a query word, used to find the index's
+  jieba words inside it without loading jieba's dictionary at query time (that takes ~1 s).
+
+jieba is loaded lazily, once, with its logger silenced: only indexing needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+
+from whoosh.analysis import Analyzer, LowercaseFilter, Token, Tokenizer
+
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
+_WORD = r"[^\W_" + CJK_CHARS + "]"
+_LATIN_RUN = re.compile(_WORD + r"(?:" + _WORD + r"|[._+#\-])*")
+_WORDLIKE = re.compile(r"[^\W_]")
+_EDGE = "._-"
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def load_jieba():  # type: ignore[no-untyped-def]
+    """The jieba module, initialised once (from its cache file) with its logger quiet."""
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        with _jieba_lock:
+            if not _jieba_ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba_ready = True
+    return jieba
+
+
+def latin_runs(text: str) -> list[str]:
+    """Lower-cased Latin/digit runs of `text`, edges trimmed: 'OpenCV4.3发布' -> ['opencv4.3']."""
+    runs = (m.group().strip(_EDGE) for m in _LATIN_RUN.finditer(text.lower()))
+    return [r for r in runs if r]
+
+
+def cjk_runs(text: str) -> list[str]:
+    """Runs of Chinese (and Japanese kana) characters: '低比特量化 on ARM' -> ['低比特量化']."""
+    return _CJK_RUN.findall(text)
+
+
+def is_wordlike(text: str) -> bool:
+    """True when `text` holds at least one letter, digit or CJK character."""
+    return bool(_WORDLIKE.search(text))
+
+
+class JiebaTokenizer(Tokenizer):
+    """jieba search-mode words; tokens without a letter, digit or CJK character are dropped."""
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for word, start, end in load_jieba().tokenize(value, mode="search"):
+            if not _WORDLIKE.search(word):
+                continue
+            token.text = word
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = pos
+                pos += 1
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
+
+
+def jieba_analyzer() -> Analyzer:
+    """The word analyzer of the title and body fields: jieba search mode, lower-cased."""
+    return JiebaTokenizer() | LowercaseFilter()

@@ -1,0 +1,303 @@
+"""Issues -> Whoosh index, one generation at a time, swapped in atomically.
+
+Layout of archive.index_dir:
+
+    CURRENT          the name of the live generation ("gen-000007"), replaced with os.replace
+    gen-000007/      a Whoosh index plus meta.json (issue dates, titles, hashes, counts)
+    .ingest.lock     held (flock) while an ingest runs
+
+An ingest hard-links the live generation's files into a fresh directory, deletes and re-adds the
+changed issues there, commits, writes meta.json, and only then points CURRENT at it. A failure or
+a kill at any step leaves CURRENT, and so the searchable index, as it was; leftovers are removed
+by the next ingest. Unchanged files (same SHA-256 as stored) are not even parsed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index import haystack
+from index.errors import ArchiveError, IssueError
+from index.parse import Issue, ParseWarning
+
+POINTER = "CURRENT"
+META = "meta.json"
+LOCK = ".ingest.lock"
+META_VERSION = 1
+INLINE_LIMIT = 1  # whoosh-reloaded 2.7.5 cannot inline (W3TermInfo.set_inline is missing)
+
+
+def make_schema() -> Any:
+    """The index schema: jieba word fields for relevance (BM25) plus the stored entry."""
+    from whoosh.fields import ID, STORED, TEXT, Schema
+
+    from index.analysis import jieba_analyzer
+
+    words = jieba_analyzer()
+    return Schema(
+        id=ID(unique=True, stored=True),
+        issue=ID(stored=True),
+        section=ID(stored=True),
+        pos=STORED,
+        title=TEXT(analyzer=words, stored=True, field_boost=2.0),
+        body=TEXT(analyzer=words),
+        source=STORED,
+        url=STORED,
+        summary=STORED,
+        tags=STORED,
+    )
+
+
+def _codec() -> Any:
+    """Whoosh's codec with short posting lists inlined: most bigrams occur in a few entries."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    return W3Codec(compression=0, inlinelimit=INLINE_LIMIT)
+
+
+def current_dir(index_dir: Path) -> Path | None:
+    """The live generation's directory, or None when nothing was ingested yet."""
+    try:
+        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    gen = index_dir / name
+    return gen if name and (gen / META).is_file() else None
+
+
+def load_meta(gen_dir: Path | None) -> dict[str, Any]:
+    """meta.json of a generation: {"version", "generation", "issues": {date: {...}}}."""
+    if gen_dir is None:
+        return {"version": META_VERSION, "generation": 0, "issues": {}}
+    return json.loads((gen_dir / META).read_text(encoding="utf-8"))
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry_docs(issue: Issue) -> Iterator[dict[str, Any]]:
+    """The Whoosh documents of an issue, one per entry, in file order."""
+    for pos, (section, entry) in enumerate(issue.entries):
+        body = "\n".join([entry.source, " ".join(entry.tags), entry.summary])
+        yield {
+            "id": f"{issue.date}/{pos}",
+            "issue": issue.date,
+            "section": section.name,
+            "pos": pos,
+            "title": entry.title,
+            "body": body,
+            "source": entry.source,
+            "url": entry.url,
+            "summary": entry.summary,
+            "tags": list(entry.tags),
+        }
+
+
+def issue_meta(issue: Issue, digest: str) -> dict[str, Any]:
+    sections = Counter(section.name for section, _ in issue.entries)
+    return {
+        "date": issue.date,
+        "title": issue.title,
+        "path": issue.path,
+        "hash": digest,
+        "entries": len(issue.entries),
+        "sections": dict(sections),
+        "warnings": len(issue.warnings),
+    }
+
+
+@contextlib.contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """Only one ingest at a time per index directory (released by the OS if the process dies)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveError(
+                f"another `neuraltalk ingest` is writing {index_dir}; wait for it to finish"
+            ) from None
+        yield
+
+
+def _clone(live: Path | None, fresh: Path) -> None:
+    """A new generation directory sharing the live one's immutable files (hard links)."""
+    fresh.mkdir()
+    if live is None:
+        return
+    for item in live.iterdir():
+        if item.is_file() and item.name != META and not item.name.endswith("LOCK"):
+            try:
+                os.link(item, fresh / item.name)
+            except OSError:
+                shutil.copy2(item, fresh / item.name)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _cleanup(index_dir: Path, keep: set[str]) -> None:
+    """Remove generations and leftovers other than `keep` (the live one and its predecessor)."""
+    for item in index_dir.iterdir():
+        if item.is_dir() and item.name.startswith("gen-") and item.name not in keep:
+            shutil.rmtree(item, ignore_errors=True)
+
+
+def write_generation(
+    index_dir: Path,
+    issues: Sequence[tuple[Issue, str]],
+    *,
+    procs: int = 1,
+    limitmb: int = 128,
+) -> Path:
+    """Replace or add `issues` (with their file hashes) in a new generation and make it live.
+
+    The caller holds ingest_lock. Returns the new generation's directory.
+    """
+    from whoosh import index as whoosh_index
+
+    live = current_dir(index_dir)
+    meta = load_meta(live)
+    number = int(meta["generation"]) + 1
+    fresh = index_dir / f"gen-{number:06d}"
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    _clone(live, fresh)
+    if live is None:
+        ix = whoosh_index.create_in(str(fresh), make_schema())
+    else:
+        ix = whoosh_index.open_dir(str(fresh))
+    options: dict[str, Any] = {"limitmb": limitmb, "codec": _codec()}
+    if procs > 1:
+        from index.analysis import load_jieba
+
+        load_jieba()  # before Whoosh forks its workers, so that they share the dictionary
+        options.update(procs=procs, multisegment=True)
+    writer = ix.writer(**options)
+    try:
+        for issue, digest in issues:
+            if issue.date in meta["issues"]:
+                writer.delete_by_term("issue", issue.date)
+            for doc in entry_docs(issue):
+                writer.add_document(**doc)
+            meta["issues"][issue.date] = issue_meta(issue, digest)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        ix.close()
+    committed = whoosh_index.open_dir(str(fresh))
+    try:
+        with committed.reader() as reader:
+            haystack.write(fresh, reader)
+    finally:
+        committed.close()
+    meta.update(version=META_VERSION, generation=number)
+    _write_atomic(fresh / META, json.dumps(meta, ensure_ascii=False, indent=1))
+    _write_atomic(index_dir / POINTER, fresh.name + "\n")
+    _cleanup(index_dir, {fresh.name} | ({live.name} if live else set()))
+    return fresh
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; `errors` are one-line messages naming the file."""
+
+    ingested: list[dict[str, Any]] = field(default_factory=list)  # issue_meta of each written
+    unchanged: list[str] = field(default_factory=list)  # paths skipped (same hash)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)  # the live generation's meta afterwards
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
+    """Markdown files named by `paths` (folders: their *.md, READMEs skipped) and errors."""
+    files: list[Path] = []
+    errors: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.md") if not p.name.lower().startswith("readme"))
+            if not found:
+                errors.append(f"{path}: no *.md issue files in this folder")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or folder")
+    return files, errors
+
+
+def _read_issue(path: Path, known: set[str]) -> tuple[Issue, str] | str | None:
+    """(issue, hash) to write, None when unchanged, or a one-line error."""
+    from index.parse import parse_file
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return f"{path}: cannot read it: {exc.strerror or exc}"
+    digest = file_hash(data)
+    if digest in known:
+        return None
+    try:
+        return parse_file(path), digest
+    except IssueError as exc:
+        return str(exc).splitlines()[0] if str(path) in str(exc) else f"{path}: {exc}"
+    except Exception as exc:  # a parser bug must not stop the other files
+        return f"{path}: could not be parsed ({type(exc).__name__}: {exc})"
+
+
+def ingest(index_dir: Path, paths: Sequence[Path], *, procs: int = 1) -> IngestReport:
+    """Parse the issue files under `paths` and index the new or changed ones."""
+    started = time.perf_counter()
+    report = IngestReport()
+    files, report.errors = collect_files(paths)
+    with ingest_lock(index_dir):
+        meta = load_meta(current_dir(index_dir))
+        known = {info["hash"] for info in meta["issues"].values()}
+        changed: dict[str, tuple[Issue, str]] = {}
+        for path in files:
+            outcome = _read_issue(path, known)
+            if outcome is None:
+                report.unchanged.append(str(path))
+            elif isinstance(outcome, str):
+                report.errors.append(outcome)
+            else:
+                issue = outcome[0]
+                if issue.date in changed:
+                    report.errors.append(
+                        f"{path}: issue {issue.date} also comes from "
+                        f"{changed[issue.date][0].path}; this file replaces it"
+                    )
+                changed[issue.date] = outcome
+                report.warnings.extend(issue.warnings)
+        if changed:
+            batch = [changed[date] for date in sorted(changed)]
+            meta = load_meta(write_generation(index_dir, batch, procs=procs))
+            report.ingested = [meta["issues"][date] for date in sorted(changed)]
+        report.meta = meta
+    report.seconds = time.perf_counter() - started
+    return report

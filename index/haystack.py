@@ -1,0 +1,104 @@
+"""Exact, case-insensitive substring lookup over every entry: the recall half of a search.
+
+jieba keeps OpenCV4.3 or TengineKit as one word and may cut 量化 out of a sentence differently
+from the query, so word matching alone misses entries. Each index generation therefore also
+holds the lower-cased text of its entries (title, source, tags, summary), one record per Whoosh
+document in document order, written right after the commit:
+
+    haystack.txt   "\\0" + text of record 0 + "\\0" + text of record 1 ...
+    titles.txt     the same with the titles only
+    records.json   {"docnums": [...], "issues": [...], "sections": [...], "starts": [...],
+                    "title_starts": [...]}
+
+`Haystack.find(word)` returns the records whose text contains the word: one C-level regular
+expression scan that skips to the next record after each hit. Nothing can be missed, and
+nothing that does not contain the word is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from pathlib import Path
+from typing import Any
+
+TEXT = "haystack.txt"
+TITLES = "titles.txt"
+RECORDS = "records.json"
+SEP = "\x00"
+
+
+def record_text(fields: dict[str, Any]) -> str:
+    """The searchable text of one stored entry, lower-cased; fields joined by newlines."""
+    parts = [fields.get("title", ""), fields.get("source", ""), " ".join(fields.get("tags", ()))]
+    parts.append(fields.get("summary", ""))
+    return "\n".join(parts).replace(SEP, " ").lower()
+
+
+def _starts(texts: list[str]) -> list[int]:
+    starts, offset = [], 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 1
+    return starts
+
+
+def write(gen_dir: Path, reader: Any) -> int:
+    """Write the haystack of a committed Whoosh index (its reader); returns the record count."""
+    docnums: list[int] = []
+    issues: list[str] = []
+    sections: list[str] = []
+    texts: list[str] = []
+    titles: list[str] = []
+    for docnum, fields in reader.iter_docs():
+        docnums.append(docnum)
+        issues.append(fields["issue"])
+        sections.append(fields["section"])
+        texts.append(record_text(fields))
+        titles.append(fields.get("title", "").replace(SEP, " ").lower())
+    (gen_dir / TEXT).write_text("".join(SEP + t for t in texts), encoding="utf-8")
+    (gen_dir / TITLES).write_text("".join(SEP + t for t in titles), encoding="utf-8")
+    records = {
+        "docnums": docnums,
+        "issues": issues,
+        "sections": sections,
+        "starts": _starts(texts),
+        "title_starts": _starts(titles),
+    }
+    (gen_dir / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    return len(docnums)
+
+
+class Haystack:
+    """The records of one generation, loaded into memory (a few hundred KB for the corpus)."""
+
+    def __init__(self, gen_dir: Path) -> None:
+        self.text = (gen_dir / TEXT).read_text(encoding="utf-8")
+        self.titles = (gen_dir / TITLES).read_text(encoding="utf-8")
+        records = json.loads((gen_dir / RECORDS).read_text(encoding="utf-8"))
+        self.docnums: list[int] = records["docnums"]
+        self.issues: list[str] = records["issues"]
+        self.sections: list[str] = records["sections"]
+        self._starts: list[int] = records["starts"]
+        self._title_starts: list[int] = records["title_starts"]
+        self.record_of = {docnum: i for i, docnum in enumerate(self.docnums)}
+
+    def __len__(self) -> int:
+        return len(self.docnums)
+
+    @staticmethod
+    def _scan(text: str, starts: list[int], word: str) -> set[int]:
+        pattern = re.compile(re.escape(word.lower()) + "[^\x00]*")
+        return {bisect_right(starts, m.start()) - 1 for m in pattern.finditer(text)}
+
+    def find(self, word: str) -> set[int]:
+        """Records whose title, source, tags or summary contain `word` (case-insensitive)."""
+        return self._scan(self.text, self._starts, word)
+
+    def find_in_titles(self, word: str) -> set[int]:
+        """Records whose title contains `word` (case-insensitive)."""
+        return self._scan(self.titles, self._title_starts, word)
+
+    def in_section(self, section: str) -> set[int]:
+        return {i for i, name in enumerate(self.sections) if name == section}
