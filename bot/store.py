@@ -17,8 +17,9 @@ CONTRACT used by the webhook (bot/replies.py, bot/webhook.py); keep these names:
                                        sent: int, errors: int) -> None    # MASSSENDJOBFINISH
 
 Also here: listing and counting subscribers (keyset-paged, never all in memory), planning a
-campaign's deliveries, and the access_token row. Campaigns, leases and deliveries are in
-bot/store_campaigns.py (inherited by Store); the tables in bot/schema.py.
+campaign's deliveries, and the access_token row. Reading subscribers is in
+bot/store_subscribers.py, campaigns and leases in bot/store_campaigns.py, deliveries and mass
+jobs in bot/store_deliveries.py (all inherited by Store); the tables in bot/schema.py.
 
 A subscriber is 'active' while it subscribes to every issue (all_issues) or to at least one
 topic; leaving is a status change, never a deleted row. Topics are kept stripped and in
@@ -41,7 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from bot import migrations
 from bot.errors import UserError
 from bot.schema import ACTIVE, UNSUBSCRIBED, access_token, interactions, subscribers, topics, utcnow
-from bot.store_campaigns import CampaignStore, PlannedDelivery
+from bot.store_campaigns import CampaignStore
+from bot.store_deliveries import DeliveryStore, PlannedDelivery
 from bot.store_subscribers import (
     OPENID_RE,
     InvalidInput,
@@ -121,7 +123,7 @@ def _postgres_engine(parsed: URL) -> tuple[AsyncEngine, str | None]:
     return create_async_engine(parsed, connect_args=connect_args, pool_size=10), schema
 
 
-class Store(SubscriberReads, CampaignStore):
+class Store(SubscriberReads, CampaignStore, DeliveryStore):
     """The store: open once at start-up with Store.open(url), close at shutdown."""
 
     @classmethod
@@ -239,6 +241,8 @@ class Store(SubscriberReads, CampaignStore):
 
     async def touch(self, interactions_at: Mapping[str, datetime]) -> None:
         """Record followers' last interactions in one transaction; times only move forward."""
+        if any(at.tzinfo is None for at in interactions_at.values()):
+            raise ValueError("touch needs timezone-aware times")
         rows = [
             {"openid": openid, "last_at": at}
             for openid, at in interactions_at.items()

@@ -100,8 +100,8 @@ class SubscriberReads(Database):
             .order_by(func.count().desc(), topics.c.topic)
         )
         async with self.read() as conn:
-            statuses = dict((await conn.execute(by_status)).tuples().all())
-            topic_counts = dict((await conn.execute(per_topic)).tuples().all())
+            statuses = dict((await conn.execute(by_status)).all())
+            topic_counts = dict((await conn.execute(per_topic)).all())
         return SubscriberCounts(
             active=statuses.get(ACTIVE, 0),
             unsubscribed=statuses.get(UNSUBSCRIBED, 0),
@@ -130,7 +130,7 @@ async def _with_topics(conn: AsyncConnection, rows: Sequence[Any]) -> list[Subsc
         .order_by(topics.c.openid, topics.c.topic)
     )
     found: dict[str, list[str]] = {}
-    for openid, topic in (await conn.execute(stmt)).tuples():
+    for openid, topic in await conn.execute(stmt):
         found.setdefault(openid, []).append(topic)
     return [
         Subscriber(
