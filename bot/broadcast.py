@@ -32,7 +32,8 @@ from bot.broadcast_message import Composer
 from bot.broadcast_plan import route, text_for
 from bot.errors import UserError
 from bot.store import Store
-from bot.store_campaigns import Campaign, CampaignCounts, PlannedDelivery
+from bot.store_campaigns import Campaign, CampaignCounts
+from bot.store_deliveries import PlannedDelivery
 from bot.wechat_api import WeChatAPI
 
 LEASE_SECONDS = 30.0

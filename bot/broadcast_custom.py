@@ -25,7 +25,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.errors import UserError
 from bot.store import Store
-from bot.store_campaigns import Claimed, DeliveryResult
+from bot.store_deliveries import Claimed, DeliveryResult
 from bot.wechat_api import FatalError, RecipientError, TransientError, WeChatAPI
 
 UNFOLLOWED, OUTSIDE_WINDOW = 43004, 45015

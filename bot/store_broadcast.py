@@ -85,7 +85,7 @@ async def pending_mass_keys(store: Store, campaign_id: int) -> list[tuple[str, i
         .order_by(d.digest_key)
     )
     async with store.read() as conn:
-        return [(k, n) for k, n in (await conn.execute(stmt)).tuples()]
+        return [(k, n) for k, n in (await conn.execute(stmt)).all()]
 
 
 async def next_batch_number(store: Store, campaign_id: int) -> int:
@@ -115,7 +115,7 @@ async def adopt_mass_batches(
             .where(d.campaign_id == campaign_id, d.channel == "mass", d.status == "sending",
                    d.claimed_by == owner)
             .group_by(d.batch_id, d.digest_key)
-        )).tuples().all()  # fmt: skip
+        )).all()  # fmt: skip
     return [(b, k, n) for b, k, n in rows]
 
 
