@@ -38,3 +38,14 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("sample-index")
     ingest(index_dir, [ROOT / "issues" / "2020-04-26.md"])
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_index(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the whole corpus, built once per session with index.build (read-only)."""
+    from index.build import ingest
+
+    index_dir = tmp_path_factory.mktemp("corpus-index")
+    report = ingest(index_dir, [corpus_dir])
+    assert not report.errors, report.errors
+    return index_dir
