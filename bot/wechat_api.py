@@ -1,17 +1,9 @@
 """The async client of the WeChat API: access_token, customer-service and mass sends, tags.
 
 Every call goes to `base_url` (settings.wechat.api_base_url), so tests and rehearsals can point it
-at `neuraltalk mock-wechat`. Failures come out sorted into three exception classes:
-
-- TransientError (-1 busy, 45011 per-minute quota, 45066 retried too fast, HTTP 5xx and 429,
-  timeouts, dropped connections): retried here with exponential backoff and jitter, a bounded
-  number of times, then raised.
-- RecipientError (43004, 45015, 40003, 45047, 48002): this one follower cannot get it; not retried.
-- FatalError (40013, 40125, 40164, 48001, 45009 and any unknown code): stop; its message says
-  what to fix. It is a UserError, so the `neuraltalk` command prints it as one line.
-
-Codes that are not WeChat's: ERR_HTTP (-2, an HTTP error status), ERR_NETWORK (-3, timeout or
-dropped connection), ERR_BAD_ANSWER (-4, an answer that is not a JSON object or too large).
+at `neuraltalk mock-wechat`. Failures are raised as bot.wechat_errors' classes (re-exported
+here): TransientError after a bounded number of retries with exponential backoff and jitter,
+RecipientError at once (not retried), FatalError at once with what to fix.
 
 The access_token comes from POST /cgi-bin/stable_token, which returns the same token while it is
 valid (so two processes do not invalidate each other's), falling back for good to GET
@@ -28,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,56 +35,47 @@ from tenacity import (
     wait_random,
 )
 
+from bot.config import WechatSettings
 from bot.errors import UserError
+from bot.wechat_errors import (
+    ERR_BAD_ANSWER,
+    ERR_HTTP,
+    ERR_NETWORK,
+    MASS_EXISTS,
+    TAG_EXISTS,
+    TOKEN_ERRORS,
+    FatalError,
+    NoSuchEndpoint,
+    RecipientError,
+    TransientError,
+    WeChatError,
+    clean,
+    decode_answer,
+    errcode_of,
+    raise_for,
+    read_bounded,
+)
+
+__all__ = [
+    "ERR_BAD_ANSWER",
+    "ERR_HTTP",
+    "ERR_NETWORK",
+    "FatalError",
+    "MemoryTokenStore",
+    "RecipientError",
+    "RetryPolicy",
+    "Tag",
+    "TokenStore",
+    "TransientError",
+    "WeChatAPI",
+    "WeChatError",
+]
 
 log = logging.getLogger(__name__)
 
-ERR_HTTP, ERR_NETWORK, ERR_BAD_ANSWER = -2, -3, -4
-TOKEN_ERRORS = frozenset({40001, 40014, 42001})
-TRANSIENT_ERRORS = frozenset({-1, 45011, 45066})
-RECIPIENT_ERRORS = frozenset({43004, 45015, 40003, 45047, 48002})
-MASS_EXISTS = 45065
-TAG_EXISTS = 45157
-FATAL_HINTS = {
-    40013: "the AppID is wrong: check wechat.appid",
-    40125: "the AppSecret is wrong: check wechat.secret (reset it in the admin console if needed)",
-    40164: "this machine's IP is not whitelisted: add it to the IP whitelist (IP白名单) "
-    "in the admin console, 设置与开发 → 基本配置",
-    48001: "the account has no such API (unverified or personal account); "
-    "followers can still pull new issues by sending 最新",
-    45009: "the account's daily quota for this API is used up: stop for today, resume tomorrow",
-    45002: "the message is too long for WeChat: shorten it",
-}
 RENEW_MARGIN = timedelta(minutes=5)
-MAX_ANSWER_BYTES = 2 * 1024 * 1024
 TAG_BATCH = 50
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-_SECRET_RE = re.compile(r"(access_token|secret)=[^&\s'\"]*")
-
-
-class WeChatError(Exception):
-    """A failed API call; errcode is WeChat's code (or ERR_*), errmsg its message."""
-
-    def __init__(self, errcode: int, errmsg: str, message: str | None = None) -> None:
-        self.errcode = errcode
-        self.errmsg = errmsg
-        super().__init__(message or f"WeChat API error {errcode}: {errmsg}")
-
-
-class TransientError(WeChatError):
-    """Busy, rate-limited or unreachable: worth trying again later."""
-
-
-class RecipientError(WeChatError):
-    """This recipient cannot get the message (unfollowed, outside the window, bad openid...)."""
-
-
-class FatalError(WeChatError, UserError):
-    """Nothing more can be sent until a person fixes something; the message says what."""
-
-
-class _NoSuchEndpoint(FatalError):
-    """HTTP 404 or 405: the server does not have this path."""
 
 
 class TokenStore(Protocol):
@@ -134,71 +116,6 @@ class Tag:
     count: int
 
 
-def _redact(text: str) -> str:
-    return _SECRET_RE.sub(r"\1=***", text)
-
-
-def _clean(text: Any) -> str:
-    """An untrusted errmsg made safe to print: one line, bounded."""
-    return _redact(" ".join(str(text).split()))[:200]
-
-
-def _errcode(data: dict[str, Any]) -> int:
-    code = data.get("errcode", 0)
-    if isinstance(code, bool) or not isinstance(code, int):
-        raise FatalError(ERR_BAD_ANSWER, f"errcode {code!r} is not a number")
-    return code
-
-
-def _raise_for(path: str, data: dict[str, Any], accept: frozenset[int]) -> None:
-    """Raise the exception class that fits a non-zero errcode, unless it is accepted."""
-    code = _errcode(data)
-    if code == 0 or code in accept:
-        return
-    errmsg = _clean(data.get("errmsg", ""))
-    if code in TRANSIENT_ERRORS:
-        raise TransientError(code, errmsg)
-    if code in RECIPIENT_ERRORS:
-        raise RecipientError(code, errmsg)
-    hint = FATAL_HINTS.get(code, "an unexpected error: look it up in WeChat's API documentation")
-    raise FatalError(code, errmsg, f"WeChat {path} answered {code} ({errmsg}): {hint}")
-
-
-async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:
-    if (resp.content_length or 0) > MAX_ANSWER_BYTES:
-        raise FatalError(ERR_BAD_ANSWER, f"answer of {resp.content_length} bytes is too large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise FatalError(ERR_BAD_ANSWER, f"answer over {MAX_ANSWER_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _decode(path: str, status: int, raw: bytes) -> dict[str, Any]:
-    if status >= 500 or status == 429:
-        raise TransientError(ERR_HTTP, f"HTTP {status}")
-    if status in (404, 405):
-        raise _NoSuchEndpoint(ERR_HTTP, f"HTTP {status}", f"WeChat API has no {path}")
-    if status != 200:
-        raise FatalError(
-            ERR_HTTP, f"HTTP {status}", f"{path} answered HTTP {status}: check wechat.api_base_url"
-        )
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        data = None
-    if not isinstance(data, dict):
-        raise FatalError(
-            ERR_BAD_ANSWER,
-            "not a JSON object",
-            f"{path} did not answer a JSON object: check wechat.api_base_url",
-        )
-    return data
-
-
 class WeChatAPI:
     """One official account's API over one aiohttp session; safe to share between tasks."""
 
@@ -225,6 +142,19 @@ class WeChatAPI:
         self._renew_at = datetime.min.replace(tzinfo=UTC)
         self._use_stable = True
 
+    @classmethod
+    def from_settings(
+        cls, session: aiohttp.ClientSession, wechat: WechatSettings, token_store: TokenStore
+    ) -> WeChatAPI:
+        """The client for settings.wechat; the real API needs wechat.appid and wechat.secret."""
+        real = "api.weixin.qq.com" in wechat.api_base_url
+        if real and not (wechat.appid and wechat.secret):
+            raise UserError(
+                "wechat.appid and wechat.secret are needed to send: set them in neuraltalk.yaml "
+                "or NEURALTALK_WECHAT_APPID / NEURALTALK_WECHAT_SECRET"
+            )
+        return cls(session, wechat.api_base_url, wechat.appid, wechat.secret, token_store)
+
     def __repr__(self) -> str:  # never show the secret or the token
         return f"WeChatAPI({self._base!r}, appid={self._appid!r})"
 
@@ -247,12 +177,12 @@ class WeChatAPI:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:
-                raw = b"" if resp.status >= 500 else await _read_bounded(resp)
+                raw = b"" if resp.status >= 500 else await read_bounded(resp)
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            reason = _clean(f"{type(exc).__name__}: {exc}")
+            reason = clean(f"{type(exc).__name__}: {exc}")
             raise TransientError(ERR_NETWORK, reason, f"{path}: {reason}") from None
-        return _decode(path, status, raw)
+        return decode_answer(path, status, raw)
 
     # --- the access_token ---------------------------------------------------------------
 
@@ -309,14 +239,14 @@ class WeChatAPI:
             }
             try:
                 data = await self._request("POST", path, {}, body)
-            except _NoSuchEndpoint:
+            except NoSuchEndpoint:
                 log.info("no /cgi-bin/stable_token at %s: using /cgi-bin/token", self._base)
                 self._use_stable = False
         if data is None:
             path = "/cgi-bin/token"
             params = {"grant_type": "client_credential", "appid": self._appid}
             data = await self._request("GET", path, params | {"secret": self._secret}, None)
-        _raise_for(path, data, frozenset())
+        raise_for(path, data, frozenset())
         token, expires_in = data.get("access_token"), data.get("expires_in")
         if not isinstance(token, str) or not token or not isinstance(expires_in, int):
             raise FatalError(ERR_BAD_ANSWER, "no access_token", f"{path} gave no usable token")
@@ -357,18 +287,18 @@ class WeChatAPI:
     ) -> dict[str, Any]:
         token = await self.access_token()
         data = await self._request(method, path, {"access_token": token}, body)
-        if _errcode(data) in TOKEN_ERRORS:
+        if errcode_of(data) in TOKEN_ERRORS:
             token = await self._renew_refused(token)
             data = await self._request(method, path, {"access_token": token}, body)
-            code = _errcode(data)
+            code = errcode_of(data)
             if code in TOKEN_ERRORS:
                 raise FatalError(
                     code,
-                    _clean(data.get("errmsg", "")),
+                    clean(data.get("errmsg", "")),
                     f"WeChat refused the access_token right after renewing it ({code}): another "
                     "program may be renewing this account's token; let only one do it",
                 )
-        _raise_for(path, data, accept)
+        raise_for(path, data, accept)
         return data
 
     # --- messages -----------------------------------------------------------------------
@@ -427,7 +357,7 @@ class WeChatAPI:
                 return tag.id
         body = {"tag": {"name": name}}
         data = await self._call("/cgi-bin/tags/create", body, accept=frozenset({TAG_EXISTS}))
-        if _errcode(data) != TAG_EXISTS:
+        if errcode_of(data) != TAG_EXISTS:
             return _tag_id(data)
         for tag in await self.tags():  # created meanwhile by someone else
             if tag.name == name:

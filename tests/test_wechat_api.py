@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.config import WechatSettings
 from bot.errors import UserError
 from bot.mock_wechat import MockWeChat, serve_mock
 from bot.wechat_api import (
@@ -324,3 +325,11 @@ async def test_tags_are_chunked_by_50_and_listed_page_by_page(mock, session):
     assert mock.calls["/cgi-bin/tags/members/batchuntagging"] == 2
     assert [o async for o in api.tag_members(tag_id)] == openids[60:]
     assert [t.count for t in await api.tags()] == [60]
+
+
+async def test_from_settings_needs_credentials_only_for_the_real_api(mock, session):
+    with pytest.raises(UserError, match=r"wechat\.appid"):
+        WeChatAPI.from_settings(session, WechatSettings(), MemoryTokenStore())
+    rehearsal = WechatSettings(api_base_url=mock.url)  # the fake takes any appid and secret
+    await WeChatAPI.from_settings(session, rehearsal, MemoryTokenStore()).send_text("o1", "hi")
+    assert [r.openid for r in mock.log] == ["o1"]
