@@ -1,0 +1,205 @@
+"""Searching the archive of the whole corpus: recall against plain substring matching, ordering,
+several words, section words, synonyms, spelling suggestions, bad queries."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index.errors import ArchiveError, IndexMissingError, QueryError
+from index.parse import parse_file
+from index.search import Archive, Hit, SearchResult
+
+Key = tuple[str, str, str, str]
+EVERYTHING = 100_000
+NAMED_WORDS = [
+    "量化", "tengine", "Tengine", "MobileNet", "OpenCV", "华为", "剪枝", "TVM", "arm", "int8",
+    "BERT", "低比特", "推理", "GPU", "npu", "芯片", "蒸馏", "ONNX", "cuda", "模型压缩", "yolo",
+    "Paddle", "tflite", "高通", "骁龙", "NCNN", "mnn", "稀疏", "二值", "transformer", "量",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def archive(corpus_index: Path) -> Iterator[Archive]:
+    opened = Archive.open(corpus_index)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def entries(corpus_dir: Path) -> dict[Key, str]:
+    """Every entry of the corpus (by issue, section, title, url) -> its lower-cased text."""
+    texts: dict[Key, str] = {}
+    for path in sorted(corpus_dir.glob("2*.md")):
+        issue = parse_file(path)
+        for section, entry in issue.entries:
+            text = "\n".join([entry.title, entry.source, " ".join(entry.tags), entry.summary])
+            key = (issue.date, section.name, entry.title, entry.url)
+            texts[key] = texts.get(key, "") + "\n" + text.lower()
+    return texts
+
+
+def key(hit: Hit) -> Key:
+    return (hit.issue, hit.section, hit.title, hit.url)
+
+
+def everything(archive: Archive, query: str) -> SearchResult:
+    return archive.search(query, limit=EVERYTHING)
+
+
+def sample_words(entries: dict[Key, str], count: int) -> list[str]:
+    """Random Latin words and 2-3 character Chinese pieces taken from the corpus text."""
+    rng = random.Random(20200426)
+    text = "\n".join(sorted(entries.values()))
+    latin = sorted(set(re.findall(r"[a-z][a-z0-9]{2,}", text)))
+    chinese = sorted(set(re.findall(r"[\u4e00-\u9fff]{2,3}", text)))
+    return rng.sample(latin, count // 2) + rng.sample(chinese, count // 2)
+
+
+def test_recall_is_at_least_substring_matching_over_the_whole_corpus(archive, entries) -> None:
+    words = NAMED_WORDS + sample_words(entries, 120)
+    for word in words:
+        expected = {k for k, text in entries.items() if word.lower() in text}
+        found = {key(hit) for hit in everything(archive, word).results}
+        assert expected <= found, (word, sorted(expected - found)[:3])
+        if not archive.synonyms.of(word):
+            assert found == expected, (word, sorted(found - expected)[:3])
+
+
+def test_named_words_find_the_entries_jieba_keeps_whole(archive) -> None:
+    def titles(query: str) -> list[str]:
+        return [hit.title for hit in everything(archive, query).results]
+
+    assert any("TengineKit" in t for t in titles("tengine"))
+    assert any(re.search(r"\bTengine\b", t) for t in titles("tengine"))
+    assert any("MobileNetV3" in hit.summary for hit in everything(archive, "MobileNet").results)
+    assert any("OpenCV4.3" in t for t in titles("OpenCV"))
+    assert any("低比特" in t and "量化" in t for t in titles("量化"))
+
+
+def group_of(archive: Archive, word: str, hit: Hit, text: str) -> int:
+    """0: the title has the word, 1: the rest has it, 2/3: the same through a synonym only."""
+    title = hit.title.lower()
+    if word.lower() in text:
+        return 0 if word.lower() in title else 1
+    return 2 if any(s in title for s in archive.synonyms.of(word)) else 3
+
+
+@pytest.mark.parametrize("query", ["量化", "华为", "tengine", "arm", "BERT", "剪枝"])
+def test_title_matches_come_first_then_by_score_then_newest(archive, entries, query) -> None:
+    hits = everything(archive, query).results
+    groups = [group_of(archive, query, hit, entries[key(hit)]) for hit in hits]
+    assert groups == sorted(groups) and groups[0] == 0 and 1 in groups, query
+    for (a, group_a), (b, group_b) in itertools.pairwise(zip(hits, groups, strict=True)):
+        if group_a != group_b:
+            continue
+        assert a.score >= b.score, (query, a, b)
+        if a.score == b.score:
+            assert a.issue >= b.issue, (query, a, b)
+
+
+def test_several_words_match_all_of_them_or_else_any(archive, entries) -> None:
+    result = everything(archive, "华为 麒麟")
+    assert result.matched_all and result.total > 0
+    for hit in result.results:
+        text = entries[key(hit)]
+        assert ("华为" in text or "huawei" in text) and ("麒麟" in text or "kirin" in text)
+    alone = everything(archive, "华为")
+    partial = everything(archive, "华为 qwzxqwzx")
+    assert not partial.matched_all
+    assert {key(h) for h in partial.results} == {key(h) for h in alone.results}
+
+
+@pytest.mark.parametrize(
+    ("query", "section", "word"),
+    [("论文 量化", "论文", "量化"), ("开源 Tengine", "开源项目", "Tengine"),
+     ("新闻 华为", "业界新闻", "华为"), ("热身 华为", "热身新闻", "华为"),
+     ("博文 tengine", "博文", "tengine")],
+)  # fmt: skip
+def test_a_leading_section_word_narrows(archive, query, section, word) -> None:
+    result = everything(archive, query)
+    assert result.section == section and result.total > 0
+    everywhere = [key(h) for h in everything(archive, word).results]
+    assert [key(h) for h in result.results] == [k for k in everywhere if k[1] == section]
+
+
+def test_a_section_word_alone_is_searched_as_a_word(archive) -> None:
+    result = archive.search("论文")
+    assert result.section is None and result.total > 0
+
+
+def test_synonym_only_hits_rank_below_literal_hits(archive, entries) -> None:
+    hits = everything(archive, "quantization").results
+    literal = ["quantization" in entries[key(h)] for h in hits]
+    assert literal == sorted(literal, reverse=True)
+    assert any(literal) and not all(literal)
+    assert all("量化" in entries[key(h)] for h, lit in zip(hits, literal, strict=True) if not lit)
+    chinese = everything(archive, "剪枝").results
+    assert any("剪枝" not in entries[key(h)] and "pruning" in entries[key(h)] for h in chinese)
+
+
+def test_the_editor_can_add_synonyms(corpus_index: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "synonyms.yaml"
+    extra.write_text("- [腾擎, Tengine]\n", encoding="utf-8")
+    archive = Archive.open(corpus_index, extra)
+    try:
+        assert archive.search("腾擎").total == archive.search("tengine").total > 0
+    finally:
+        archive.close()
+    extra.write_text("量化: quantization\n", encoding="utf-8")
+    with pytest.raises(ArchiveError, match="list of word lists"):
+        Archive.open(corpus_index, extra)
+
+
+@pytest.mark.parametrize(
+    ("typo", "fix"),
+    [("Tengnie", "tengine"), ("mobilenett", "mobilenet"), ("TensorRTT", "tensorrt")],
+)
+def test_a_misspelt_latin_word_gets_a_suggestion(archive, typo, fix) -> None:
+    result = archive.search(typo)
+    assert result.total == 0 and result.suggestion == fix
+    assert archive.search(f"论文 {typo}").suggestion == f"论文 {fix}"
+    assert archive.search(fix).suggestion is None
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("", "empty"), ("   \t ", "empty"), ("！!？。，,", "no letters"), ("“”（）", "no letters"),
+     ("量" * 10_000, "too long"), ("a b c d e f g h i", "at most 8")],
+)  # fmt: skip
+def test_bad_queries_are_refused_with_one_line(archive, query, message) -> None:
+    with pytest.raises(QueryError, match=message) as caught:
+        archive.search(query)
+    assert "\n" not in str(caught.value)
+
+
+def test_paging_with_limit_and_offset(archive) -> None:
+    full = [key(h) for h in everything(archive, "量化").results]
+    pages = [key(h) for k in range(0, len(full), 7) for h in archive.search("量化", 7, k).results]
+    assert pages == full
+    assert archive.search("量化", 10, len(full)).results == ()
+
+
+def test_no_index_yet(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="neuraltalk ingest"):
+        Archive.open(tmp_path / "nothing")
+
+
+def test_issues_latest_and_counts(archive, corpus_dir: Path) -> None:
+    issue_count, entry_count = archive.counts()
+    files = sorted(corpus_dir.glob("2*.md"))
+    assert issue_count == len(files) == 30
+    assert entry_count == sum(len(parse_file(p).entries) for p in files)
+    assert [s.date for s in archive.issues("2020-04")] == ["2020-04-26", "2020-04-04"]
+    latest = archive.latest()
+    assert latest is not None and latest.date == "2021-08-01"
+    shipped = archive.issue("2020-04-26")
+    assert shipped is not None
+    parsed = parse_file(corpus_dir / "2020-04-26.md")
+    assert [h.title for h in shipped.entries] == [e.title for _, e in parsed.entries]
+    assert archive.issue("1999-01-01") is None
