@@ -40,9 +40,9 @@ async def _pg_schema(pg_url: str, name: str, create: bool) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: an SQLite file, or a PostgreSQL schema of its own."""
+def fresh_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """For a fixture parametrized sqlite/postgresql: a fresh, empty database URL, an SQLite
+    file or a PostgreSQL schema of its own (dropped afterwards)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'neuraltalk.db'}"
         return
@@ -95,9 +95,11 @@ async def mock_log(url: str) -> list[dict[str, Any]]:
 
 
 async def set_faults(url: str, **faults: Any) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{url}/_mock/faults", json=faults) as resp:
-            assert resp.status == 200, await resp.text()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/_mock/faults", json=faults) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
 
 
 def received(records: list[dict[str, Any]]) -> dict[str, int]:

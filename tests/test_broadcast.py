@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,10 +11,10 @@ import pytest
 from broadcast_support import (
     ISSUE,
     add_subscribers,
+    fresh_store_url,
     make_settings,
     mock_log,
     received,
-    store_url,  # noqa: F401  (a fixture)
 )
 
 from bot.broadcast_run import Request, run_broadcast
@@ -22,6 +23,11 @@ from bot.mock_wechat import serve_mock
 from bot.store import Store
 
 OUTSIDE = timedelta(days=5)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_store_url(request, tmp_path)
 
 
 async def populate(url: str) -> dict[str, list[str]]:

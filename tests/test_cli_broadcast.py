@@ -1,0 +1,196 @@
+"""`neuraltalk broadcast` and `neuraltalk campaigns` as the editor runs them, against a fake
+WeChat API running in its own process (`neuraltalk mock-wechat`), including a kill -9 midway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from broadcast_support import ISSUE, ISSUE_URL, add_subscribers, fresh_store_url, mock_log, received
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.errors import UserError
+from bot.store import Store
+
+NEURALTALK = str(Path(sys.executable).parent / "neuraltalk")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_store_url(request, tmp_path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def mock_url() -> Iterator[str]:
+    """`neuraltalk mock-wechat` in its own process, on a free loopback port."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [NEURALTALK, "mock-wechat", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _post(url: str, path: str, body: dict[str, Any]) -> None:
+    import urllib.request
+
+    req = urllib.request.Request(
+        url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    urllib.request.urlopen(req, timeout=5).read()
+
+
+@pytest.fixture
+def fake(mock_url: str) -> str:
+    _post(mock_url, "/_mock/reset", {})
+    return mock_url
+
+
+def env_for(index: Path, store_url: str, api_url: str) -> dict[str, str]:
+    return {
+        "NEURALTALK_STORAGE_URL": store_url,
+        "NEURALTALK_WECHAT_API_BASE_URL": api_url,
+        "NEURALTALK_WECHAT_APPID": "wxtest",
+        "NEURALTALK_WECHAT_SECRET": "s3cret",
+        "NEURALTALK_WECHAT_ACCOUNT_TYPE": "service",
+        "NEURALTALK_ARCHIVE_INDEX_DIR": str(index),
+        "NEURALTALK_ARCHIVE_ISSUE_URL": ISSUE_URL,
+        "NEURALTALK_BROADCAST_CONCURRENCY": "8",
+    }
+
+
+async def _populate(url: str, inside: int, outside: int = 0) -> list[str]:
+    from datetime import timedelta
+
+    store = await Store.open(url)
+    try:
+        people = await add_subscribers(store, inside, "in")
+        people += await add_subscribers(store, outside, "out", last_interaction=timedelta(days=9))
+        return people
+    finally:
+        await store.close()
+
+
+def _invoke(env: dict[str, str], *args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=True)
+
+
+def _campaigns(env: dict[str, str]) -> list[dict[str, Any]]:
+    result = _invoke(env, "campaigns", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["campaigns"]
+
+
+def test_dry_run_shows_texts_and_sends_nothing(
+    sample_index: Path, tmp_path: Path, fake: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nt.db'}"
+    asyncio.run(_populate(url, 3, 2))
+    env = env_for(sample_index, url, fake)
+    result = _invoke(env, "broadcast", ISSUE, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "custom         3  the whole issue" in result.output
+    assert "mass           2  the whole issue" in result.output
+    assert "全文：https://example.org/report/2020-04-26.md" in result.output
+    assert asyncio.run(mock_log(fake)) == []
+    assert _campaigns(env) == []
+
+
+def test_without_yes_and_without_terminal_it_refuses(
+    sample_index: Path, tmp_path: Path, fake: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nt.db'}"
+    asyncio.run(_populate(url, 3))
+    result = _invoke(env_for(sample_index, url, fake), "broadcast", ISSUE)
+    assert isinstance(result.exception, UserError) and "pass --yes" in str(result.exception)
+    assert asyncio.run(mock_log(fake)) == []
+
+
+def test_unknown_issue_names_the_newest(sample_index: Path, tmp_path: Path, fake: str) -> None:
+    env = env_for(sample_index, f"sqlite:///{tmp_path / 'nt.db'}", fake)
+    result = _invoke(env, "broadcast", "2031-01-01", "--yes")
+    assert isinstance(result.exception, UserError)
+    assert "2031-01-01" in str(result.exception) and ISSUE in str(result.exception)
+
+
+def test_preview_reaches_one_openid_and_is_no_campaign(
+    sample_index: Path, tmp_path: Path, fake: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nt.db'}"
+    asyncio.run(_populate(url, 3))
+    env = env_for(sample_index, url, fake)
+    _post(fake, "/_mock/faults", {"recipient_errors": {"editor2": 45015}})
+    assert _invoke(env, "broadcast", ISSUE, "--preview", "editor1").exit_code == 0
+    result = _invoke(env, "broadcast", ISSUE, "--preview", "editor2")
+    assert result.exit_code != 0  # the fake refuses editor2 on both channels
+    log = asyncio.run(mock_log(fake))
+    assert [(r["openid"], r["channel"]) for r in log] == [("editor1", "custom")]
+    assert _campaigns(env) == []
+
+
+def _broadcast(env: dict[str, str], cwd: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [NEURALTALK, "broadcast", ISSUE, "--yes", "--channel", "custom", *extra],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_kill_9_midway_then_resume_sends_nobody_twice(
+    sample_index: Path, tmp_path: Path, store_url: str, fake: str
+) -> None:
+    people = asyncio.run(_populate(store_url, 400))
+    _post(fake, "/_mock/faults", {"latency": 0.02})
+    env = env_for(sample_index, store_url, fake)
+    proc = _broadcast(env, tmp_path)
+    deadline = time.monotonic() + 60
+    while len(asyncio.run(mock_log(fake))) < 60 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=10)
+    before = received(asyncio.run(mock_log(fake)))
+    assert 0 < len(before) < len(people), "the kill did not land midway"
+
+    resumed = _broadcast(env, tmp_path)
+    out, _ = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, out
+    got = received(asyncio.run(mock_log(fake)))
+    assert max(got.values()) == 1, "somebody got the issue twice"
+    [campaign] = _campaigns(env)
+    in_doubt = campaign["in_doubt"]
+    assert in_doubt <= 2 * 8  # at most the window of sends in flight (2 x concurrency)
+    assert f"{in_doubt} in doubt" in out
+    assert len(set(people) - set(got)) <= in_doubt
+    assert campaign["counts"]["sent"] + in_doubt == len(people)
