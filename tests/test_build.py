@@ -1,0 +1,174 @@
+"""Ingesting issues: what is indexed, unchanged and changed files, bad files, failures midway."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index.build import POINTER, current_dir, ingest, ingest_lock, load_meta, write_generation
+from index.errors import ArchiveError
+from index.parse import parse_file
+from index.search import Archive
+
+SHIPPED = "2020-04-26.md"
+
+
+def copy_issues(corpus_dir: Path, target: Path, names: list[str]) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(corpus_dir / name, target / name)
+    return target
+
+
+def titles(index_dir: Path, query: str) -> list[str]:
+    archive = Archive.open(index_dir)
+    try:
+        return [hit.title for hit in archive.search(query, limit=1000).results]
+    finally:
+        archive.close()
+
+
+def test_the_corpus_is_indexed_with_its_metadata(corpus_index: Path, corpus_dir: Path) -> None:
+    meta = load_meta(current_dir(corpus_index))
+    files = sorted(corpus_dir.glob("2*.md"))
+    assert sorted(meta["issues"]) == [p.stem for p in files]
+    shipped = parse_file(corpus_dir / SHIPPED)
+    info = meta["issues"]["2020-04-26"]
+    assert info["title"] == shipped.title
+    assert info["entries"] == len(shipped.entries)
+    assert info["sections"] == {s.name: len(s.entries) for s in shipped.sections if s.entries}
+
+
+def test_unchanged_files_are_not_ingested_again(corpus_dir: Path, tmp_path: Path) -> None:
+    issues = copy_issues(corpus_dir, tmp_path / "issues", [SHIPPED, "2019-03-31.md"])
+    index_dir = tmp_path / "index"
+    first = ingest(index_dir, [issues])
+    assert first.ok and len(first.ingested) == 2
+    pointer = (index_dir / POINTER).read_text()
+    again = ingest(index_dir, [issues])
+    assert again.ok and again.ingested == [] and len(again.unchanged) == 2
+    assert (index_dir / POINTER).read_text() == pointer
+
+
+def test_a_changed_file_replaces_its_entries(corpus_dir: Path, tmp_path: Path) -> None:
+    issues = copy_issues(corpus_dir, tmp_path / "issues", [SHIPPED, "2019-03-31.md"])
+    index_dir = tmp_path / "index"
+    ingest(index_dir, [issues])
+    assert titles(index_dir, "TurboTransformers")
+    path = issues / SHIPPED
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("TurboTransformers", "QuokkaFormers"), encoding="utf-8")
+    report = ingest(index_dir, [issues])
+    assert [info["date"] for info in report.ingested] == ["2020-04-26"]
+    assert titles(index_dir, "TurboTransformers") == []
+    assert any("QuokkaFormers" in t for t in titles(index_dir, "QuokkaFormers"))
+    archive = Archive.open(index_dir)
+    try:
+        expected = len(parse_file(path).entries) + len(parse_file(issues / "2019-03-31.md").entries)
+        assert archive.counts() == (2, expected)
+    finally:
+        archive.close()
+
+
+def write_bad_files(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bad = {
+        "empty": folder / "2020-01-01.md",
+        "no date": folder / "notes.md",
+        "binary": folder / "2020-02-02.md",
+        "noise": folder / "2020-03-03.md",
+        "not utf-8": folder / "2020-05-05.md",
+    }
+    bad["empty"].write_bytes(b"")
+    bad["no date"].write_text("# Some notes\n\n- [a link](https://example.com)\n", encoding="utf-8")
+    bad["binary"].write_bytes(bytes(range(256)) * 64)
+    bad["noise"].write_bytes(os.urandom(10 * 1024 * 1024))
+    bad["not utf-8"].write_bytes("# 嵌入式AI简报 (2020-05-05)\n\n- 华为：新闻\n".encode("gb18030"))
+    return bad
+
+
+def test_bad_files_are_reported_and_the_others_ingested(corpus_dir: Path, tmp_path: Path) -> None:
+    folder = copy_issues(corpus_dir, tmp_path / "issues", [SHIPPED])
+    bad = write_bad_files(folder)
+    report = ingest(tmp_path / "index", [folder, tmp_path / "missing.md"])
+    assert [info["date"] for info in report.ingested] == ["2020-04-26"]
+    assert len(report.errors) == len(bad) + 1
+    for path in [*bad.values(), tmp_path / "missing.md"]:
+        assert sum(str(path) in error for error in report.errors) == 1, path
+    assert all("\n" not in error for error in report.errors)
+    assert titles(tmp_path / "index", "TurboTransformers")
+
+
+class FailingBatch(list):
+    """A batch of issues whose second issue cannot be produced (as a disk or parser failure)."""
+
+    def __iter__(self) -> Iterator:
+        for number, item in enumerate(super().__iter__()):
+            if number == 1:
+                raise OSError("disk full")
+            yield item
+
+
+def test_a_failure_midway_leaves_the_previous_index(corpus_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ingest(index_dir, [corpus_dir / SHIPPED])
+    before = titles(index_dir, "量化")
+    batch = FailingBatch(
+        (parse_file(corpus_dir / name), "changed") for name in ["2019-03-31.md", "2019-04-27.md"]
+    )
+    with ingest_lock(index_dir), pytest.raises(OSError, match="disk full"):
+        write_generation(index_dir, batch)
+    assert titles(index_dir, "量化") == before
+    assert sorted(load_meta(current_dir(index_dir))["issues"]) == ["2020-04-26"]
+    report = ingest(index_dir, [corpus_dir / "2019-03-31.md"])
+    assert report.ok and len(load_meta(current_dir(index_dir))["issues"]) == 2
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == ["gen-000001", "gen-000002"]
+
+
+def test_a_killed_ingest_leaves_the_previous_index(corpus_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ingest(index_dir, [corpus_dir / SHIPPED])
+    before = titles(index_dir, "华为")
+    env = {**os.environ, "NEURALTALK_ARCHIVE_INDEX_DIR": str(index_dir)}
+    command = [sys.executable, "-m", "bot.cli", "ingest", str(corpus_dir)]
+    child = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (index_dir / "gen-000002").exists() and time.monotonic() < deadline:
+        assert child.poll() is None, "the ingest ended before it could be killed"
+        time.sleep(0.005)
+    time.sleep(0.2)  # let it write part of the new generation
+    assert child.poll() is None, "the ingest ended before it could be killed"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert current_dir(index_dir) == index_dir / "gen-000001"
+    assert titles(index_dir, "华为") == before
+    report = ingest(index_dir, [corpus_dir])
+    assert report.ok and len(report.ingested) == 29 and len(report.unchanged) == 1
+
+
+def test_one_ingest_at_a_time(tmp_path: Path, corpus_dir: Path) -> None:
+    with ingest_lock(tmp_path), pytest.raises(ArchiveError, match="another `neuraltalk ingest`"):
+        ingest(tmp_path, [corpus_dir / SHIPPED])
+
+
+def test_an_open_archive_reloads_after_an_ingest(corpus_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ingest(index_dir, [corpus_dir / SHIPPED])
+    archive = Archive.open(index_dir)
+    try:
+        assert archive.counts()[0] == 1 and not archive.reload_if_changed()
+        assert archive.issue("2019-03-31") is None
+        ingest(index_dir, [corpus_dir / "2019-03-31.md"])
+        assert archive.reload_if_changed()
+        assert archive.counts()[0] == 2 and not archive.reload_if_changed()
+        assert archive.issue("2019-03-31") is not None
+    finally:
+        archive.close()
