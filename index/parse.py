@@ -20,30 +20,32 @@ from index.markdown_text import (
     EMPTY_BULLET,
     RULE,
     SUMMARY_LABEL,
+    InlineLink,
     excerpt,
     footer_start,
     front_matter_end,
     heading_level,
     heading_parts,
+    intro_text,
+    is_decoration,
     is_note,
+    is_section_heading,
     plain_text,
     quote_text,
-    split_bullet,
-    split_title,
+    read_bullet,
+    read_warmup,
     summary_line,
-    unbracket,
+    too_much_markup,
 )
 
 WARMUP_SECTION = "热身新闻"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # larger files are rejected before they are read
 WARMUP_TITLE_MAX = 20  # a warm-up bullet's text before its first colon is its title up to this
+MAX_WARNINGS = 100  # per file; the rest are counted in one last warning
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
-_INTRO_LABEL = re.compile(r"^导读[ \t]*[：:]?[ \t]*")
-_TAG = re.compile(r"\[([^\[\]]+)\]")
-_BARE_TARGET = re.compile(r"\((\S+)\)")
+_NO_ENTRIES = "not an issue: no newsletter entries ('## ' sections of '- ' bullets)"
 _CLOSING_PUNCTUATION = "。，；！？.,;!?）)」》"
-_BOLD_LINE = re.compile(r"^\*\*[^*].*\*\*$")
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class _Parser:
             text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
         )
         self.warnings: list[ParseWarning] = []
+        self.more_warnings: list[int] = []  # lines of the warnings past MAX_WARNINGS
         self.sections: list[tuple[str, list[Entry]]] = []
         self.current: list[Entry] | None = None  # entries of the open section; None: skipping
         self.draft: _Draft | None = None
@@ -189,19 +192,32 @@ class _Parser:
         self.intro: list[str] = []
 
     def warn(self, line: int, message: str) -> None:
-        self.warnings.append(ParseWarning(self.name, line, message))
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(ParseWarning(self.name, line, message))
+        else:
+            self.more_warnings.append(line)
 
     def parse(self) -> Issue:
         start = front_matter_end(self.lines)
         end = footer_start(self.lines, start)
         first = next((i for i in range(start, end) if heading_level(self.lines[i]) == 2), end)
+        # Cheap checks first, so that a file that is no issue is turned away before markdown-it.
+        h1 = next((i for i in range(start, first) if heading_level(self.lines[i]) == 1), None)
+        if h1 is not None:
+            self.h1, self.h1_line = heading_parts(self.lines[h1])[1], h1 + 1
+        issue_date = self._date()
+        lines = self.lines[start:end]
+        if not any(map(BULLET.match, lines)) or not any(map(is_section_heading, lines)):
+            raise IssueError(f"{self.name}: {_NO_ENTRIES}")
         self._preamble(start, first)
         self._sections(first, end)
-        issue_date = self._date()
         sections = tuple(Section(name, tuple(entries)) for name, entries in self.sections)
         if not any(section.entries for section in sections):
-            raise IssueError(
-                f"{self.name}: no newsletter entries found ('## ' sections of '- ' bullets)"
+            raise IssueError(f"{self.name}: {_NO_ENTRIES}")
+        if self.more_warnings:
+            count, line = len(self.more_warnings), self.more_warnings[0]
+            self.warnings.append(
+                ParseWarning(self.name, line, f"{count} more warnings from here on")
             )
         title = (self.h1 or "").strip().rstrip("：:").strip()
         intro = "\n".join(self.intro).strip()
@@ -228,6 +244,7 @@ class _Parser:
         warmup: list[Entry] | None = None
         for i in range(start, end):
             line, stripped = self.lines[i], self.lines[i].strip()
+            self._check_markup(line, i + 1)
             if not stripped or RULE.match(line):
                 in_intro = False
             elif in_intro and not (BULLET.match(line) or heading_level(line) or is_note(stripped)):
@@ -243,15 +260,15 @@ class _Parser:
 
     def _preamble_line(self, stripped: str, line: int, after_warmup: bool) -> bool:
         """One non-bullet line of the preamble; True when it starts an intro paragraph."""
-        level, heading = heading_parts(stripped)
-        if level == 1 and self.h1 is None:
-            self.h1, self.h1_line = heading, line
+        level, heading = heading_parts(stripped) if stripped[0] == "#" else (0, "")
+        if level == 1 and line == self.h1_line:
+            pass  # the title, read before
         elif level:
             self.warn(line, f"heading before the first section ignored: {excerpt(heading)}")
-        elif is_note(stripped) or _BOLD_LINE.match(stripped) or not plain_text(stripped).strip():
+        elif is_decoration(stripped):
             pass  # "> 注：…", the **tagline**, an image or bare HTML
-        elif stripped.startswith(">") and _INTRO_LABEL.match(text := quote_text(stripped)):
-            self._add_intro(_INTRO_LABEL.sub("", text), new=True)
+        elif (text := intro_text(stripped)) is not None:
+            self._add_intro(text, new=True)
             return True
         elif stripped.endswith(("：", ":")):
             pass  # a lead-in such as "好了，先是一些热身小新闻："
@@ -274,8 +291,13 @@ class _Parser:
             if line.lstrip().startswith("#") and heading_level(line):
                 self._heading(line, i + 1)
             elif self.current is not None:
+                self._check_markup(line, i + 1)
                 self._section_line(line, i + 1)
         self._close()
+
+    def _check_markup(self, line: str, lineno: int) -> None:
+        if too_much_markup(line):
+            self.warn(lineno, "line too long or too full of markup for markdown: kept as raw text")
 
     def _heading(self, line: str, lineno: int) -> None:
         self._close()
@@ -305,24 +327,15 @@ class _Parser:
             self.warn(lineno, f"text outside any entry: {excerpt(stripped)}")
 
     def _start_entry(self, text: str, lineno: int) -> _Draft:
-        """`[tag] [title | source](url) [[label]](url) rest` -> a draft entry."""
-        bullet = split_bullet(text)
-        if not bullet.links:
-            if "](" in text:
-                self.warn(lineno, "a link in this bullet could not be read; its text is the title")
-            title, source = split_title(bullet.prefix)
-            return _Draft(lineno, title, source)
-        first, *later = bullet.links
-        tags = tuple(tag.strip() for tag in _TAG.findall(bullet.prefix) if tag.strip())
-        title, source = split_title(_TAG.sub("", bullet.prefix).strip() + first.text)
-        links = tuple(Link(unbracket(link.text), link.url) for link in later)
-        rest = bullet.rest.strip()
-        bare = _BARE_TARGET.fullmatch(rest)
-        if bare and bare.group(1) in {first.url, *(link.url for link in links)}:
-            rest = ""  # "[title](url)(url)": the target written twice
-        if not title:
+        bullet = read_bullet(text)
+        if not bullet.linked and "](" in text:
+            self.warn(lineno, "a link in this bullet could not be read; its text is the title")
+        if not bullet.title:
             self.warn(lineno, "entry without a title")
-        return _Draft(lineno, title, source, first.url, tags, links, head=rest)
+        links = _links(bullet.links)
+        return _Draft(
+            lineno, bullet.title, bullet.source, bullet.url, bullet.tags, links, bullet.rest
+        )
 
     def _close(self) -> None:
         if self.draft is not None and self.current is not None:
@@ -331,16 +344,12 @@ class _Parser:
 
 
 def _warmup_entry(text: str, line: int) -> Entry:
-    """`华为：…` -> title 华为 (text before the first colon, when short), summary the rest."""
-    words = plain_text(text).strip().rstrip(";；").strip()
-    links = split_bullet(text).links
-    url = links[0].url if links else ""
-    later = tuple(Link(unbracket(link.text), link.url) for link in links[1:])
-    colons = [i for i in (words.find("："), words.find(":")) if i > 0]
-    cut = min(colons, default=-1)
-    if cut > 0 and len(words[:cut].strip()) <= WARMUP_TITLE_MAX:
-        return Entry(words[:cut].strip(), "", url, (), later, words[cut + 1 :].strip(), line)
-    return Entry(words, "", url, (), later, "", line)
+    bullet = read_warmup(text, WARMUP_TITLE_MAX)
+    return Entry(bullet.title, "", bullet.url, (), _links(bullet.links), bullet.rest, line)
+
+
+def _links(links: tuple[InlineLink, ...]) -> tuple[Link, ...]:
+    return tuple(Link(link.text, link.url) for link in links)
 
 
 def _valid_date(text: str) -> str | None:
