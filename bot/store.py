@@ -91,7 +91,11 @@ def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
 def _sqlite_engine(parsed: URL) -> AsyncEngine:
     if not parsed.database or parsed.database == ":memory:":
         raise StoreError("storage.url needs a file: sqlite:///data/neuraltalk.db")
-    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(parsed.database).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create {folder} for storage.url: {exc.strerror}") from None
     engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"))
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -136,7 +140,7 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore):
             await engine.dispose()
             where = make_url(url).render_as_string(hide_password=True)
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise StoreError(f"cannot open the store at {where}: {reason}") from exc
+            raise StoreError(f"cannot open the store at {where} (storage.url): {reason}") from exc
         return cls(engine)
 
     async def close(self) -> None:

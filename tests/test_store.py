@@ -192,9 +192,13 @@ async def test_unusable_urls_are_one_line_errors(tmp_path: Path) -> None:
         await Store.open("mysql://localhost/db")
     with pytest.raises(StoreError, match="needs a file"):
         await Store.open("sqlite:///:memory:")
-    with pytest.raises(StoreError, match="cannot open the store at postgresql"):
+    with pytest.raises(StoreError, match="cannot open the store at postgresql") as refused:
         await Store.open("postgresql://nobody:secret@127.0.0.1:1/none")
+    assert "secret" not in str(refused.value) and "\n" not in str(refused.value)
     assert not list(tmp_path.iterdir())
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(StoreError, match=r"cannot create .*a-file/sub for storage\.url"):
+        await Store.open(f"sqlite:///{tmp_path}/a-file/sub/store.db")
 
 
 async def test_access_token_round_trip(store: Store) -> None:
