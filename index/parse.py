@@ -1,8 +1,19 @@
 """A newsletter issue in markdown -> Issue / Section / Entry dataclasses (no I/O but the file read).
 
 The rules, learnt from the 30 real issues in ../shared/corpus (2019-03 to 2021-08), are in the
-archive issue (#2) and in the docstrings below. Whatever cannot be placed becomes a ParseWarning
-with file and line: never silently dropped, never a crash.
+archive issue (#2); the choices it leaves open:
+- date: YYYY-MM-DD in the file name, else in the `# ` title (a warning when both differ).
+  title: the `# ` heading as plain text, a trailing "：" or ":" dropped.
+- intro: the `> 导读：` blockquote without its label, plus the editor's prose paragraphs that
+  follow it before the warm-up bullets (2020-03-19, 2020-05-15); "" without a 导读.
+- The front matter, the **tagline**, notes (`> 注：…`, `<font>注：…</font>`), lead-ins ending
+  in a colon, images, 往期回顾 and everything from the first rule (`---`) after the last content
+  section on (the footer) are not content, and not warnings.
+- `|` and the full-width `｜` both separate a title from its source. Summaries drop images,
+  HTML, emphasis and the markers of nested bullets (numbered items keep their numbers).
+- Warm-up bullets: url is the first link's target; a trailing "；" is dropped.
+Whatever cannot be placed becomes a ParseWarning with file and line (at most MAX_WARNINGS per
+file, then one that counts the rest): never silently dropped, never a crash.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from index.errors import IssueError
 from index.parse import (
     MAX_FILE_BYTES,
+    MAX_WARNINGS,
     WARMUP_SECTION,
     Entry,
     Issue,
@@ -475,3 +477,49 @@ def test_good_file_with_bom_parses(tmp_path: Path) -> None:
 def test_parse_text_rejects_what_is_not_an_issue(text: str) -> None:
     with pytest.raises(IssueError, match=r"snippet\.md"):
         parse_text(text, "snippet.md")
+
+
+def test_mangled_corpus_files_parse_or_fail_cleanly(corpus_dir: Path) -> None:
+    """Never a crash: shuffled, cut and scribbled-on issues give an Issue or an IssueError."""
+    rng = random.Random(2)
+    texts = [path.read_text(encoding="utf-8") for path in sorted(corpus_dir.glob("20*.md"))]
+    scribbles = ["- [", "](", "## ", "----", "摘要", "> ", "|", "[", "**", "\r", "\t", "–"]
+    parsed = 0
+    for _ in range(300):
+        lines = rng.choice(texts).split("\n")
+        if rng.random() < 0.3:
+            rng.shuffle(lines)
+        lines = lines[: rng.randrange(1, len(lines) + 1)]
+        for _ in range(rng.randrange(30)):
+            i = rng.randrange(len(lines))
+            j = rng.randrange(len(lines[i]) + 1)
+            lines[i] = lines[i][:j] + rng.choice(scribbles) + lines[i][j:]
+        try:
+            issue = parse_text("\n".join(lines), "2020-01-02.md")
+        except IssueError as exc:
+            assert "2020-01-02.md" in str(exc)
+        else:
+            parsed += 1
+            assert issue.entries
+    assert parsed > 100
+
+
+def test_line_too_full_of_markup_is_kept_raw_with_a_warning() -> None:
+    bomb = "[" * 5000
+    issue = parse_text(HEAD + f"## 论文\n- [一](https://a.test)\n{bomb}\n", "2020-01-02.md")
+    (entry,) = issue.sections[0].entries
+    assert entry.summary == bomb
+    assert [(w.line, "raw text" in w.message) for w in issue.warnings] == [(11, True)]
+
+
+def test_warnings_are_capped_and_counted() -> None:
+    stray = "".join(f"无主文字{i}\n" for i in range(MAX_WARNINGS + 50))
+    issue = parse_text(HEAD + "## 论文\n" + stray + "- [一](https://a.test)\n", "2020-01-02.md")
+    assert len(issue.warnings) == MAX_WARNINGS + 1
+    last = issue.warnings[-1]
+    assert (last.line, last.message) == (10 + MAX_WARNINGS, "50 more warnings from here on")
+
+
+def test_bullets_without_any_section_are_no_issue() -> None:
+    with pytest.raises(IssueError, match="no newsletter entries"):
+        parse_text("# 嵌入式AI简报 (2020-01-02)\n\n- 华为：新闻\n- 小米：新闻\n", "a.md")
