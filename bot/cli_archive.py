@@ -37,17 +37,17 @@ def parse_command(path: Path, as_json: bool) -> int:
     if as_json:
         print(json.dumps(issue.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    from rich.table import Table
-
-    console = _console()
-    console.print(f"[bold]{issue.title}[/bold]  ({issue.date}, {len(issue.entries)} entries)")
+    print(f"{issue.title}  ({issue.date}, {len(issue.entries)} entries)")
     if issue.intro:
-        console.print(_shorten(issue.intro, 300))
-    table = Table("section", "#", "title", "source", "url")
+        print(f"导读: {_shorten(issue.intro, 200)}")
     for section in issue.sections:
+        print(f"\n## {section.name} ({len(section.entries)})")
         for number, entry in enumerate(section.entries, 1):
-            table.add_row(section.name, str(number), entry.title, entry.source, entry.url)
-    console.print(table)
+            tags = "".join(f"[{tag}] " for tag in entry.tags)
+            source = f" | {entry.source}" if entry.source else ""
+            print(f"{number:3}. {tags}{entry.title}{source}")
+            if entry.url:
+                print(f"     {entry.url}")
     return 0
 
 
@@ -119,14 +119,10 @@ def _print_results(result: Any, offset: int) -> None:
 
     shown = f"{offset + 1}-{offset + len(result.results)}"
     where = f" in {result.section}" if result.section else ""
-    table = Table(
-        "#", "issue", "section", "title", "summary", title=f"{result.total} results{where}"
-    )
+    table = Table("#", "issue", "section", "title | source", title=f"{result.total} results{where}")
     for number, hit in enumerate(result.results, offset + 1):
         title = f"{hit.title} | {hit.source}" if hit.source else hit.title
-        table.add_row(
-            str(number), hit.issue, hit.section, f"{title}\n{hit.url}", _shorten(hit.summary)
-        )
+        table.add_row(str(number), hit.issue, hit.section, f"{title}\n[dim]{hit.url}[/dim]")
     console.print(table)
     console.print(f"showing {shown} of {result.total}")
 
