@@ -286,6 +286,8 @@ class _Parser:
         elif self.intro and not after_warmup and not stripped.startswith(">"):
             self._add_intro(plain_text(stripped).strip())  # the editor's intro goes on
             return True
+        elif after_warmup:
+            self.warn(line, f"a line among the warm-up news is no bullet: {excerpt(stripped)}")
         else:
             self.warn(line, f"text before the first section is not an entry: {excerpt(stripped)}")
         return False
