@@ -134,12 +134,17 @@ async def serve_mock(
 def run(host: str = "127.0.0.1", port: int = 8900) -> None:
     """`neuraltalk mock-wechat`: serve until Ctrl+C, printing every message received."""
     url = f"http://{host}:{port}"
-    print(f"fake WeChat API on {url} (any appid and secret are accepted); Ctrl+C to stop")
-    print(f"point the bot at it: wechat.api_base_url: {url} in neuraltalk.yaml,")
-    print(f"  or NEURALTALK_WECHAT_API_BASE_URL={url}")
-    print(f"log: {url}/_mock/log   faults: POST {url}/_mock/faults", flush=True)
-    try:
-        web.run_app(create_mock_app(echo=True), host=host, port=port, print=None, access_log=None)
+    banner = (
+        f"fake WeChat API on {url} (any appid and secret are accepted); Ctrl+C to stop\n"
+        f"point the bot at it: wechat.api_base_url: {url} in neuraltalk.yaml,\n"
+        f"  or NEURALTALK_WECHAT_API_BASE_URL={url}\n"
+        f"log: {url}/_mock/log   faults: POST {url}/_mock/faults"
+    )
+    app = create_mock_app(echo=True)
+    try:  # run_app prints the banner once the socket is bound
+        web.run_app(
+            app, host=host, port=port, access_log=None, print=lambda _: print(banner, flush=True)
+        )
     except OSError as exc:
         raise UserError(
             f"cannot listen on {host}:{port}: {exc.strerror}; try another --port"
