@@ -137,7 +137,11 @@ class WeChatAPI:
 
     @classmethod
     def from_settings(
-        cls, session: aiohttp.ClientSession, wechat: WechatSettings, token_store: TokenStore
+        cls,
+        session: aiohttp.ClientSession,
+        wechat: WechatSettings,
+        token_store: TokenStore,
+        retry: RetryPolicy | None = None,
     ) -> WeChatAPI:
         """The client for settings.wechat; the real API needs wechat.appid and wechat.secret."""
         real = "api.weixin.qq.com" in wechat.api_base_url
@@ -146,7 +150,8 @@ class WeChatAPI:
                 "wechat.appid and wechat.secret are needed to send: set them in neuraltalk.yaml "
                 "or NEURALTALK_WECHAT_APPID / NEURALTALK_WECHAT_SECRET"
             )
-        return cls(session, wechat.api_base_url, wechat.appid, wechat.secret, token_store)
+        w = wechat
+        return cls(session, w.api_base_url, w.appid, w.secret, token_store, retry=retry)
 
     def __repr__(self) -> str:  # never show the secret or the token
         return f"WeChatAPI({self._base!r}, appid={self._appid!r})"
@@ -179,6 +184,13 @@ class WeChatAPI:
 
     # --- the access_token ---------------------------------------------------------------
 
+    async def _stored(self) -> tuple[str, datetime] | None:
+        """The store's token; a naive expiry (SQLite keeps no time zone) is taken as UTC."""
+        stored = await self._store.load_token()
+        if stored is None or stored[1].tzinfo is not None:
+            return stored
+        return stored[0], stored[1].replace(tzinfo=UTC)
+
     def _fresh(self, expires_at: datetime) -> bool:
         return expires_at - RENEW_MARGIN > datetime.now(UTC)
 
@@ -199,7 +211,7 @@ class WeChatAPI:
             return token
         async with self._lock:
             if self._token is None or datetime.now(UTC) >= self._renew_at:
-                stored = await self._store.load_token()
+                stored = await self._stored()
                 if stored is not None and stored[0] != token and self._fresh(stored[1]):
                     self._adopt(*stored)
                 else:
@@ -212,7 +224,7 @@ class WeChatAPI:
         async with self._lock:
             if self._token is not None and self._token != refused:
                 return self._token
-            stored = await self._store.load_token()
+            stored = await self._stored()
             if stored is not None and stored[0] != refused and self._fresh(stored[1]):
                 self._adopt(*stored)
             else:

@@ -75,7 +75,8 @@ async def test_token_from_the_store_is_reused_and_renewed_before_it_runs_out(moc
     await make_api(session, mock.url, store).send_text("o2", "b")  # another process, same store
     assert mock.token_calls == 1
     assert store.value is not None
-    store.value = (store.value[0], datetime.now(UTC) + timedelta(minutes=2))
+    naive = datetime.now(UTC).replace(tzinfo=None)  # as SQLite gives it back
+    store.value = (store.value[0], naive + timedelta(minutes=2))
     await make_api(session, mock.url, store).send_text("o3", "c")
     assert mock.token_calls == 2
     assert store.value[1] > datetime.now(UTC) + timedelta(hours=1)
