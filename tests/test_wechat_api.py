@@ -334,3 +334,17 @@ async def test_from_settings_needs_credentials_only_for_the_real_api(mock, sessi
     rehearsal = WechatSettings(api_base_url=mock.url)  # the fake takes any appid and secret
     await WeChatAPI.from_settings(session, rehearsal, MemoryTokenStore()).send_text("o1", "hi")
     assert [r.openid for r in mock.log] == ["o1"]
+
+
+async def test_token_kept_in_the_real_store_serves_the_next_process(mock, session, tmp_path):
+    from bot.store import Store
+
+    store = await Store.open(f"sqlite:///{tmp_path / 'neuraltalk.db'}")
+    try:
+        await WeChatAPI(session, mock.url, "wx", SECRET, store, retry=FAST).send_text("o1", "a")
+        await WeChatAPI(session, mock.url, "wx", SECRET, store, retry=FAST).send_text("o2", "b")
+        saved = await store.load_token()
+    finally:
+        await store.close()
+    assert mock.token_calls == 1
+    assert saved is not None and saved[0] in mock.tokens
