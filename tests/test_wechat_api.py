@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.config import WechatSettings
 from bot.errors import UserError
 from bot.mock_wechat import MockWeChat, serve_mock
+from bot.store import Store
 from bot.wechat_api import (
     ERR_BAD_ANSWER,
     ERR_HTTP,
@@ -337,8 +338,6 @@ async def test_from_settings_needs_credentials_only_for_the_real_api(mock, sessi
 
 
 async def test_token_kept_in_the_real_store_serves_the_next_process(mock, session, tmp_path):
-    from bot.store import Store
-
     store = await Store.open(f"sqlite:///{tmp_path / 'neuraltalk.db'}")
     try:
         await WeChatAPI(session, mock.url, "wx", SECRET, store, retry=FAST).send_text("o1", "a")
