@@ -193,7 +193,7 @@ async def test_transient_errors_give_up_after_the_bounded_attempts(mock, session
 
 
 async def test_timeout_is_transient(mock, session):
-    set_faults(mock, latency=1.0)
+    set_faults(mock, latency=0.2)
     with pytest.raises(TransientError) as caught:
         await make_api(session, mock.url, timeout=0.05).send_text("o1", "hi")
     assert caught.value.errcode == ERR_NETWORK
