@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from whoosh.analysis import Analyzer, LowercaseFilter, Token, Tokenizer
 
@@ -25,6 +25,7 @@ _WORD = r"[^\W_" + CJK_CHARS + "]"
 _LATIN_RUN = re.compile(_WORD + r"(?:" + _WORD + r"|[._+#\-])*")
 _WORDLIKE = re.compile(r"[^\W_]")
 _EDGE = "._-"
+PARALLEL_MIN_TEXTS = 400  # below this, forking costs more than it saves
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
@@ -93,6 +94,22 @@ class JiebaTokenizer(Tokenizer):
                 token.startchar = start_char + start
                 token.endchar = start_char + end
             yield token
+
+
+def cut(text: str) -> list[str]:
+    """What jieba_analyzer() makes of `text`, as a list (Whoosh indexes a list as it is)."""
+    return [w.lower() for w in load_jieba().cut_for_search(text) if _WORDLIKE.search(w)]
+
+
+def cut_many(texts: Sequence[str], procs: int = 1) -> list[list[str]]:
+    """cut() of many texts, on `procs` forked processes sharing the loaded dictionary."""
+    load_jieba()
+    if procs <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
+        return [cut(text) for text in texts]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(procs) as pool:
+        return pool.map(cut, texts, chunksize=max(16, len(texts) // (procs * 8)))
 
 
 def jieba_analyzer() -> Analyzer:

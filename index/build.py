@@ -50,8 +50,8 @@ def make_schema() -> Any:
         issue=ID(stored=True),
         section=ID(stored=True),
         pos=STORED,
-        title=TEXT(analyzer=words, stored=True, field_boost=2.0),
-        body=TEXT(analyzer=words),
+        title=TEXT(analyzer=words, stored=True, field_boost=2.0, phrase=False),
+        body=TEXT(analyzer=words, phrase=False),
         source=STORED,
         url=STORED,
         summary=STORED,
@@ -161,11 +161,30 @@ def _cleanup(index_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(item, ignore_errors=True)
 
 
+def _add_issues(
+    writer: Any, issues: Iterable[tuple[Issue, str]], meta: dict[str, Any], procs: int
+) -> None:
+    """Delete the issues' old entries and add the new ones, jieba words cut on `procs` cores."""
+    from index.analysis import cut_many
+
+    batch = list(issues)
+    docs = [doc for issue, _ in batch for doc in entry_docs(issue)]
+    words = cut_many([d["title"] for d in docs] + [d["body"] for d in docs], procs)
+    for issue, digest in batch:
+        if issue.date in meta["issues"]:
+            writer.delete_by_term("issue", issue.date)
+        meta["issues"][issue.date] = issue_meta(issue, digest)
+    for number, doc in enumerate(docs):
+        doc["_stored_title"] = doc["title"]
+        doc["title"], doc["body"] = words[number], words[len(docs) + number]
+        writer.add_document(**doc)
+
+
 def write_generation(
     index_dir: Path,
     issues: Sequence[tuple[Issue, str]],
     *,
-    procs: int = 1,
+    procs: int = 2,
     limitmb: int = 128,
 ) -> Path:
     """Replace or add `issues` (with their file hashes) in a new generation and make it live.
@@ -185,20 +204,9 @@ def write_generation(
         ix = whoosh_index.create_in(str(fresh), make_schema())
     else:
         ix = whoosh_index.open_dir(str(fresh))
-    options: dict[str, Any] = {"limitmb": limitmb, "codec": _codec()}
-    if procs > 1:
-        from index.analysis import load_jieba
-
-        load_jieba()  # before Whoosh forks its workers, so that they share the dictionary
-        options.update(procs=procs, multisegment=True)
-    writer = ix.writer(**options)
+    writer = ix.writer(limitmb=limitmb, codec=_codec())
     try:
-        for issue, digest in issues:
-            if issue.date in meta["issues"]:
-                writer.delete_by_term("issue", issue.date)
-            for doc in entry_docs(issue):
-                writer.add_document(**doc)
-            meta["issues"][issue.date] = issue_meta(issue, digest)
+        _add_issues(writer, issues, meta, procs)
         writer.commit()
     except BaseException:
         writer.cancel()
@@ -270,7 +278,7 @@ def _read_issue(path: Path, known: set[str]) -> tuple[Issue, str] | str | None:
         return f"{path}: could not be parsed ({type(exc).__name__}: {exc})"
 
 
-def ingest(index_dir: Path, paths: Sequence[Path], *, procs: int = 1) -> IngestReport:
+def ingest(index_dir: Path, paths: Sequence[Path], *, procs: int = 2) -> IngestReport:
     """Parse the issue files under `paths` and index the new or changed ones."""
     started = time.perf_counter()
     report = IngestReport()
