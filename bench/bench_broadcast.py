@@ -1,0 +1,173 @@
+"""Benchmark: a broadcast to 100,000 subscribers on the custom channel, rate limit off.
+
+The fake WeChat API runs in its own process, answering every message in 20 ms; the broadcast
+is the real command (`neuraltalk broadcast ISSUE --yes --channel custom`) in its own process.
+Prints the sending rate (messages / the run's own "time taken"), the wall time including
+start-up and planning, the broadcaster's peak memory (ru_maxrss) and the duplicates seen by
+the fake. Targets: >= 1,500 messages/s, < 200 MB, no duplicate.
+
+    .venv/bin/python bench/bench_broadcast.py [--subscribers N] [--concurrency N] [--pg URL]
+
+With --pg (or NEURALTALK_TEST_PG_URL) the same runs against PostgreSQL, in a schema of its own.
+BENCH_PREFIX="python -m cProfile -o prof.out" runs the broadcaster under that prefix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from bot.schema import interactions, subscribers  # noqa: E402
+from bot.store import Store  # noqa: E402
+from index.build import ingest  # noqa: E402
+
+ISSUE = "2020-04-26"
+BIN = Path(sys.executable).parent
+FAKE = (
+    "import sys; from aiohttp import web; from bot.mock_wechat import create_mock_app; "
+    "web.run_app(create_mock_app({'latency': 0.02}), host='127.0.0.1', port=int(sys.argv[1]), "
+    "print=None, access_log=None)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_fake() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", FAKE, str(port)], cwd=ROOT)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def populate(url: str, count: int) -> None:
+    """count subscribers inside the 48-hour window, inserted in bulk (set-up, not measured)."""
+    store = await Store.open(url)
+    now = datetime.now(UTC)
+    try:
+        for start in range(0, count, 5000):
+            ids = [f"bench{i:07d}" for i in range(start, min(start + 5000, count))]
+            async with store.write() as conn:
+                await conn.execute(
+                    subscribers.insert(),
+                    [{"openid": o, "status": "active", "all_issues": True, "subscribed_at": now}
+                     for o in ids],
+                )  # fmt: skip
+                await conn.execute(
+                    interactions.insert(), [{"openid": o, "last_at": now} for o in ids]
+                )
+    finally:
+        await store.close()
+
+
+async def pg_schema(pg_url: str, name: str, create: bool) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(pg_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    async with engine.begin() as conn:
+        sql = f"CREATE SCHEMA {name}" if create else f"DROP SCHEMA IF EXISTS {name} CASCADE"
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+def fake_stats(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(f"{url}/_mock/stats", timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def run_one(label: str, store_url: str, index: Path, count: int, concurrency: int) -> None:
+    asyncio.run(populate(store_url, count))
+    fake, api = start_fake()
+    env = {
+        **os.environ,
+        "NEURALTALK_STORAGE_URL": store_url,
+        "NEURALTALK_WECHAT_API_BASE_URL": api,
+        "NEURALTALK_WECHAT_APPID": "wxbench",
+        "NEURALTALK_WECHAT_SECRET": "bench",
+        "NEURALTALK_ARCHIVE_INDEX_DIR": str(index),
+        "NEURALTALK_BROADCAST_RATE": "0",
+    }
+    args = [
+        *os.environ.get("BENCH_PREFIX", "").split(),
+        str(BIN / "neuraltalk"),
+        "broadcast",
+        ISSUE,
+        "--yes",
+        "--channel",
+        "custom",
+    ]
+    args += ["--concurrency", str(concurrency)]
+    try:
+        started = time.monotonic()
+        done = subprocess.run(args, env=env, cwd=index.parent, capture_output=True, text=True)
+        wall = time.monotonic() - started
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_mb = usage.ru_maxrss / 1024
+        cpu = usage.ru_utime + usage.ru_stime
+        stats = fake_stats(api)
+    finally:
+        fake.terminate()
+        fake.wait(10)
+    if done.returncode != 0:
+        raise SystemExit(f"{label}: broadcast failed:\n{done.stdout}\n{done.stderr}")
+    taken = float(re.search(r"time taken\s+([\d.]+) s", done.stdout).group(1))  # type: ignore[union-attr]
+    per_openid: dict[str, int] = stats["per_openid"]  # type: ignore[assignment]
+    dupes = sum(1 for n in per_openid.values() if n > 1)
+    print(
+        f"{label:<10} {count} subscribers, concurrency {concurrency}: "
+        f"{len(per_openid)} received, {dupes} duplicates; sending {taken:.1f} s = "
+        f"{count / taken:,.0f} messages/s; wall {wall:.1f} s with start-up and planning; "
+        f"broadcaster peak memory {peak_mb:.0f} MB, CPU {cpu:.1f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--pg", default=os.environ.get("NEURALTALK_TEST_PG_URL"))
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        ingest(index, [ROOT / "issues" / f"{ISSUE}.md"])
+        run_one("SQLite", f"sqlite:///{tmp}/bench.db", index, opts.subscribers, opts.concurrency)
+        if opts.pg:
+            name = f"bench_{uuid.uuid4().hex[:10]}"
+            asyncio.run(pg_schema(opts.pg, name, True))
+            try:
+                url = f"{opts.pg}?schema={name}"
+                run_one("PostgreSQL", url, index, opts.subscribers, opts.concurrency)
+            finally:
+                asyncio.run(pg_schema(opts.pg, name, False))
+        else:
+            print("PostgreSQL: skipped (pass --pg URL or set NEURALTALK_TEST_PG_URL)")
+
+
+if __name__ == "__main__":
+    main()
