@@ -30,7 +30,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 async def serve(
-    aiohttp_server: Server, sample_index: Path, store: Store, tmp_path: Path, safe: bool
+    store: Store, aiohttp_server: Server, sample_index: Path, tmp_path: Path, safe: bool
 ) -> tuple[Settings, str]:
     settings = settings_for(sample_index, tmp_path / "nt.db", safe=safe)
     server = await aiohttp_server(create_app(settings, Archive.open(sample_index), store))
@@ -47,9 +47,9 @@ async def chat(settings: Settings, url: str, lines: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
 async def test_chat_shows_replies_with_links_as_title_and_address(
-    aiohttp_server: Server, sample_index: Path, store: Store, tmp_path: Path, safe: bool
+    store: Store, aiohttp_server: Server, sample_index: Path, tmp_path: Path, safe: bool
 ) -> None:
-    settings, url = await serve(aiohttp_server, sample_index, store, tmp_path, safe)
+    settings, url = await serve(store, aiohttp_server, sample_index, tmp_path, safe)
     out = await chat(settings, url, ["/follow", "YOLOv4", "订阅", "/quit", "never sent"])
     assert len(out) == 3
     assert "感谢关注" in out[0]
@@ -60,18 +60,18 @@ async def test_chat_shows_replies_with_links_as_title_and_address(
 
 
 async def test_chat_with_the_wrong_token_says_the_server_refused(
-    aiohttp_server: Server, sample_index: Path, store: Store, tmp_path: Path
+    store: Store, aiohttp_server: Server, sample_index: Path, tmp_path: Path
 ) -> None:
-    settings, url = await serve(aiohttp_server, sample_index, store, tmp_path, False)
+    settings, url = await serve(store, aiohttp_server, sample_index, tmp_path, False)
     wrong = settings.replace(wechat={"token": "not-the-token"})
     out = await chat(wrong, url, ["帮助"])
     assert out == [out[0]] and "HTTP 403" in out[0]
 
 
 async def test_the_command_reads_stdin_and_prints_replies(
-    aiohttp_server: Server, sample_index: Path, store: Store, tmp_path: Path
+    store: Store, aiohttp_server: Server, sample_index: Path, tmp_path: Path
 ) -> None:
-    _, url = await serve(aiohttp_server, sample_index, store, tmp_path, False)
+    _, url = await serve(store, aiohttp_server, sample_index, tmp_path, False)
     env = {**os.environ, "NEURALTALK_WECHAT_TOKEN": TOKEN}
     command = Path(sys.executable).parent / "neuraltalk"
     process = await asyncio.create_subprocess_exec(
