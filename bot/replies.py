@@ -19,7 +19,7 @@ from bot.broadcast_message import header as issue_header
 from bot.sessions import Page, Sessions, TTLCache
 from bot.wechat_xml import Incoming, strip_invalid
 from index.errors import QueryError
-from index.search import Archive, Hit, SearchResult
+from index.search import Archive, Hit
 
 MAX_BYTES = 2048
 FETCH = 20  # hits fetched per page; fewer usually fit in 2,048 bytes
@@ -37,9 +37,9 @@ class Deps:
     archive: Archive | None = None
     store: Any = None  # bot.store.Store
     sessions: Sessions = field(default_factory=Sessions)
-    results: TTLCache[tuple[str, int], SearchResult] = field(
+    pages: TTLCache[tuple[str, int], tuple[str, int | None]] = field(
         default_factory=lambda: TTLCache(4096, 600.0)
-    )
+    )  # search pages by (query, offset); cleared when the archive reloads
     issue_url: str = ""
     store_timeout: float = 2.0
 
@@ -88,35 +88,38 @@ async def _stored(deps: Deps, call: Callable[[], Awaitable[T]]) -> T | None:
         return None
 
 
-def _search(deps: Deps, archive: Archive, query: str, offset: int) -> SearchResult:
-    key = (query, offset)
-    result = deps.results.get(key)
-    if result is None:
-        result = archive.search(query, limit=FETCH, offset=offset)
-        deps.results.put(key, result)
-    return result
-
-
-def search_page(deps: Deps, openid: str, query: str, offset: int = 0) -> str:
-    archive = deps.archive
-    if archive is None:
-        return texts.NOT_READY
+def _search_text(archive: Archive, query: str, offset: int) -> tuple[str, int | None]:
+    """A page of results as text, and where the next page starts (None: no next page)."""
     try:
-        result = _search(deps, archive, query, offset)
+        result = archive.search(query, limit=FETCH, offset=offset)
     except QueryError:
-        return texts.BAD_QUERY
+        return texts.BAD_QUERY, None
     if result.total == 0:
-        return texts.no_result(query, result.suggestion)
+        return texts.no_result(query, result.suggestion), None
     if offset >= result.total or not result.results:
-        deps.sessions.forget(openid)
-        return texts.NO_MORE
+        return texts.NO_MORE, None
     header = f"{quoted(query)}共 {result.total} 条："
     if not result.matched_all:
         header = f"没有同时包含所有词的条目，以下是包含其中任一词的 {result.total} 条："
     lines = [hit_line(offset + i + 1, hit) for i, hit in enumerate(result.results)]
     end = "（完）" if offset + len(lines) >= result.total else texts.MORE_HINT
     text, shown = pack(header, lines, texts.MORE_HINT, end)
-    deps.sessions.set_page(openid, Page("search", query, offset + shown))
+    return text, offset + shown
+
+
+def search_page(deps: Deps, openid: str, query: str, offset: int = 0) -> str:
+    """A page of results for `query`; pages are cached (the same for everyone) until a reload."""
+    if deps.archive is None:
+        return texts.NOT_READY
+    page = deps.pages.get((query, offset))
+    if page is None:
+        page = _search_text(deps.archive, query, offset)
+        deps.pages.put((query, offset), page)
+    text, next_offset = page
+    if next_offset is None:
+        deps.sessions.forget(openid)
+    else:
+        deps.sessions.set_page(openid, Page("search", query, next_offset))
     return text
 
 

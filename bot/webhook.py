@@ -159,7 +159,7 @@ class Webhook:
                 self.deps.archive = open_archive(self.settings)
                 log.info("archive opened: %d issues, %d entries", *self.deps.archive.counts())
             elif self.deps.archive.reload_if_changed():
-                self.deps.results.clear()
+                self.deps.pages.clear()
                 log.info("archive reloaded: %d issues, %d entries", *self.deps.archive.counts())
         except ArchiveError as exc:
             log.warning("archive not available: %s", exc)

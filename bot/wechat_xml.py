@@ -19,9 +19,10 @@ from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException
+from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
 from wechatpy.replies import TextReply
 
 # XML 1.0 forbids these code points even inside CDATA; WeChat users can still type some of them.
@@ -113,8 +114,19 @@ def _mass_job(fields: dict[str, str], msg: Any) -> MassJob:
     )
 
 
+def _wechatpy_message(fields: dict[str, str]) -> BaseMessage:
+    """wechatpy's message or event object for fields already parsed safely (as parse_message)."""
+    kind = fields["MsgType"].strip().lower()
+    if kind != "event":
+        return MESSAGE_TYPES.get(kind, UnknownMessage)(fields)
+    event = fields["Event"].strip().lower()
+    if event == "subscribe" and fields.get("EventKey", "").startswith("qrscene_"):
+        event = "subscribe_scan"  # a follow by QR code
+    return EVENT_TYPES.get(event, UnknownMessage)(fields)
+
+
 def parse_incoming(body: bytes | str) -> Incoming:
-    """Check the XML safely, let wechatpy parse it, keep what the reply needs; Rejected(400)."""
+    """Parse safely, let wechatpy type the fields, keep what the reply needs; Rejected(400)."""
     fields = safe_fields(body)
     _require(fields, "ToUserName", "FromUserName", "CreateTime", "MsgType")
     kind = fields["MsgType"].strip().lower()
@@ -123,8 +135,8 @@ def parse_incoming(body: bytes | str) -> Incoming:
     elif kind == "event":
         _require(fields, "Event")
     try:
-        msg = parse_message(body)
-        event = str(getattr(msg, "event", "") or fields.get("Event", "")).lower()
+        msg = _wechatpy_message(fields)
+        event = str(getattr(msg, "event", "") or fields.get("Event", "")).strip().lower()
         mass = _mass_job(fields, msg) if event == "masssendjobfinish" else None
         return Incoming(
             openid=msg.source,
