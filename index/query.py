@@ -77,9 +77,13 @@ def is_latin_word(word: str) -> bool:
 
 
 def suggest(word: str, vocabulary: dict[str, int]) -> str | None:
-    """The indexed word nearest to `word` (ties: the more frequent), or None if none is close."""
+    """The indexed word nearest to `word` (ties: the more frequent), or None if none is close.
+
+    Candidates start with the same letter and differ in length by at most 2 (fast at any size).
+    """
     lowered = word.lower()
-    close = difflib.get_close_matches(lowered, list(vocabulary), n=5, cutoff=0.75)
+    likely = [w for w in vocabulary if abs(len(w) - len(lowered)) <= 2 and w[0] == lowered[0]]
+    close = difflib.get_close_matches(lowered, likely, n=5, cutoff=0.75)
     if not close:
         return None
 

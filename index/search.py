@@ -203,6 +203,7 @@ def _rank(
     scored: list[tuple[int, float]] = []
     if terms:
         query = Or([Term(f, t) for t in terms for f in ("title", "body")])
+        query.matcher_type = Or.DEFAULT_MATCHER  # Whoosh's preloading matcher costs ms per search
         allowed = {gen.haystack.docnums[r] for r in group}
         results = gen.searcher.search(
             query, filter=allowed, limit=needed + SCORE_SLACK, terms=False
