@@ -165,16 +165,17 @@ def _match(
     scope = hay.in_section(section) if section else None
     literal, found, titled, unmatched = [], [], [], []
     for word in words:
-        lit = hay.find(word)
-        lit_title = hay.find_in_titles(word)
         others = synonyms.of(word)
-        syn = set().union(*(hay.find(s) for s in others)) if others else set()
-        syn_title = set().union(*(hay.find_in_titles(s) for s in others)) if others else set()
+        found_here = hay.find(word, *others)
+        titles_here = hay.find_in_titles(word, *others)
+        lit = hay.having(found_here, word) if others else found_here
+        lit_title = hay.having(titles_here, word, titles=True) if others else titles_here
+        syn = found_here - lit
         if scope is not None:
             lit, syn = lit & scope, syn & scope
         literal.append(lit)
         found.append(lit | syn)
-        titled.append((lit_title, lit_title | syn_title))
+        titled.append((lit_title, titles_here))
         if not lit and not syn:
             unmatched.append(word)
     combine = set.intersection
