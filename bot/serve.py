@@ -28,6 +28,8 @@ def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
         level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not debug:
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at start-up
     host, port = settings.server.host, settings.server.port
     mode = "safe mode available" if settings.wechat.encoding_aes_key else "plain mode"
 
