@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import re
-import resource
 import socket
 import subprocess
 import sys
@@ -123,20 +122,25 @@ def run_one(label: str, store_url: str, index: Path, count: int, concurrency: in
         "custom",
     ]
     args += ["--concurrency", str(concurrency)]
+    out_path = index.parent / f"broadcast-{label}.out"
     try:
         started = time.monotonic()
-        done = subprocess.run(args, env=env, cwd=index.parent, capture_output=True, text=True)
-        wall = time.monotonic() - started
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        with open(out_path, "w+") as out:
+            proc = subprocess.Popen(args, env=env, cwd=index.parent, stdout=out, stderr=out)
+            _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory and CPU
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            wall = time.monotonic() - started
+            out.seek(0)
+            output = out.read()
         peak_mb = usage.ru_maxrss / 1024
         cpu = usage.ru_utime + usage.ru_stime
         stats = fake_stats(api)
     finally:
         fake.terminate()
         fake.wait(10)
-    if done.returncode != 0:
-        raise SystemExit(f"{label}: broadcast failed:\n{done.stdout}\n{done.stderr}")
-    taken = float(re.search(r"time taken\s+([\d.]+) s", done.stdout).group(1))  # type: ignore[union-attr]
+    if proc.returncode != 0:
+        raise SystemExit(f"{label}: broadcast failed:\n{output}")
+    taken = float(re.search(r"time taken\s+([\d.]+) s", output).group(1))  # type: ignore[union-attr]
     per_openid: dict[str, int] = stats["per_openid"]  # type: ignore[assignment]
     dupes = sum(1 for n in per_openid.values() if n > 1)
     print(

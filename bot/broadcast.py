@@ -141,6 +141,7 @@ class Broadcaster:
         lane = CustomLane(
             self.store, self.api, cid, self.owner, self.texts,
             concurrency=opts.concurrency, rate=opts.rate, auto=self.campaign.channel == "auto",
+            account_type=opts.account_type,
             tally=report.tally, on_progress=lambda: on_progress(report),
         )  # fmt: skip
         mass = MassLane(

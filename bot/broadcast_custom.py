@@ -7,7 +7,9 @@ pending for the ones a fatal error kept from being sent). So at a crash, at most
 deliveries are left 'sending': those are in doubt (WeChat may or may not have taken them).
 
 Per-recipient errors: 43004 unsubscribes the follower; 45015 (outside the 48-hour window) moves
-the recipient to the mass lane in auto mode, else is recorded; 40003, 45047, 48002 are recorded.
+the recipient to the mass lane in auto mode when the mass lane can send its text (a service
+account: any; a subscription account: the whole issue only), else is recorded; 40003, 45047,
+48002 are recorded.
 A fatal error stops the lane: nothing more is sent and what was not sent goes back to pending.
 A transient error that outlasted the client's retries leaves that delivery in doubt; a streak of
 them stops the lane too (the API is down).
@@ -73,6 +75,7 @@ class CustomLane:
         concurrency: int,
         rate: float,
         auto: bool,
+        account_type: str,
         tally: Tally,
         on_progress: Callable[[], None] = lambda: None,
     ) -> None:
@@ -81,6 +84,7 @@ class CustomLane:
         self.concurrency, self.window = concurrency, 2 * concurrency
         self.limiter = limiter_for(rate)
         self.auto, self.tally, self.on_progress = auto, tally, on_progress
+        self.account_type = account_type
         self.stop: Exception | None = None
         self._streak = 0
         self._queue: asyncio.Queue[Claimed | None] = asyncio.Queue()
@@ -166,7 +170,7 @@ class CustomLane:
                 await self.api.send_text(delivery.openid, text)
         except RecipientError as exc:
             self._streak = 0
-            if exc.errcode == OUTSIDE_WINDOW and self.auto:
+            if exc.errcode == OUTSIDE_WINDOW and self.auto and self._mass_can_take(delivery):
                 return Result(delivery, "reroute", exc.errcode)
             return Result(delivery, "failed", exc.errcode)
         except FatalError as exc:
@@ -182,6 +186,10 @@ class CustomLane:
             return Result(delivery, "doubt", exc.errcode)
         self._streak = 0
         return Result(delivery, "sent")
+
+    def _mass_can_take(self, delivery: Claimed) -> bool:
+        """A service account mass-sends any text; a subscription account only the whole issue."""
+        return self.account_type == "service" or delivery.digest_key == "full"
 
     def _count(self, result: Result) -> None:
         t = self.tally

@@ -172,7 +172,11 @@ async def _preview(settings: Settings, store: Store, composer: Composer, openid:
                 await store.record_preview(openid, composer.issue.date, exc.errcode, str(exc))
                 raise UserError(f"preview to {openid} not sent: {exc}") from None
             how = "mass-send preview (outside the 48-hour window)"
-            await api.mass_preview(openid, text)
+            try:
+                await api.mass_preview(openid, text)
+            except RecipientError as again:
+                await store.record_preview(openid, composer.issue.date, again.errcode, str(again))
+                raise UserError(f"preview to {openid} not sent: {again}") from None
     await store.record_preview(openid, composer.issue.date, None)
     click.echo(
         f"preview of {composer.issue.date} sent to {openid} by {how} ({len(text.encode())} bytes)"
