@@ -70,9 +70,9 @@ class DeliveryStore(Database):
             )
             for p in planned
         ]
-        stmt = self.insert(deliveries).values(rows).on_conflict_do_nothing()
+        stmt = self.insert(deliveries).on_conflict_do_nothing().returning(d.openid)
         async with self.write() as conn:
-            return len((await conn.execute(stmt.returning(d.openid))).all())
+            return len((await conn.execute(stmt, rows)).all())
 
     async def claim_batch(
         self,
@@ -91,7 +91,9 @@ class DeliveryStore(Database):
         then marked. batch_id, if given, is recorded on them (a mass send's clientmsgid is
         derived from it, so a resend cannot reach anyone twice).
         """
-        pick = select(d.openid).where(d.campaign_id == campaign_id, d.status == "pending")
+        pick = select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id).where(
+            d.campaign_id == campaign_id, d.status == "pending"
+        )
         if channel is not None:
             pick = pick.where(d.channel == channel)
         if digest_key is not None:
@@ -102,22 +104,13 @@ class DeliveryStore(Database):
         async with self.write() as conn:
             if not await self._holds_lease(conn, campaign_id, owner):
                 return []
-            openids = list((await conn.execute(pick)).scalars())
-            if not openids:
-                return []
-            values: dict[str, Any] = dict(
-                status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=utcnow()
-            )
-            if batch_id is not None:
-                values["batch_id"] = batch_id
-            stmt = (
-                update(deliveries)
-                .where(d.campaign_id == campaign_id, d.openid.in_(openids))
-                .values(values)
-                .returning(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id)
-            )
-            claimed = [Claimed(*row) for row in await conn.execute(stmt)]
-        return sorted(claimed, key=lambda one: one.openid)
+            claimed = [
+                Claimed(openid, channel_, key, attempts + 1, batch_id or batch)
+                for openid, channel_, key, attempts, batch in await conn.execute(pick)
+            ]
+            if claimed:
+                await conn.execute(_claim(campaign_id, owner), [_claim_row(x) for x in claimed])
+        return claimed
 
     async def _holds_lease(self, conn: Any, campaign_id: int, owner: str) -> bool:
         """Whether `owner` holds the lease; on PostgreSQL it cannot change until we commit."""
@@ -284,3 +277,22 @@ class DeliveryStore(Database):
                     openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
                 )
             )
+
+
+def _claim(campaign_id: int, owner: str) -> Any:
+    """One delivery (by primary key) made 'sending' for owner: for executemany."""
+    return (
+        update(deliveries)
+        .where(d.campaign_id == campaign_id, d.openid == bindparam("b_openid"))
+        .values(
+            status="sending",
+            claimed_by=owner,
+            attempts=bindparam("b_attempts"),
+            batch_id=bindparam("b_batch"),
+            updated_at=utcnow(),
+        )
+    )
+
+
+def _claim_row(claimed: Claimed) -> dict[str, Any]:
+    return {"b_openid": claimed.openid, "b_attempts": claimed.attempts, "b_batch": claimed.batch_id}
