@@ -9,6 +9,7 @@ document in document order, written right after the commit:
     titles.txt     the same with the titles only
     records.json   {"docnums": [...], "issues": [...], "sections": [...], "starts": [...],
                     "title_starts": [...]}
+    vocabulary.json  the Latin words of the index with document frequencies (for suggestions)
 
 `Haystack.find(*words)` returns the records whose text contains one of the words: one C-level
 regular expression scan that skips to the next record after each hit. Nothing can be missed,
@@ -27,6 +28,7 @@ from typing import Any
 TEXT = "haystack.txt"
 TITLES = "titles.txt"
 RECORDS = "records.json"
+VOCABULARY = "vocabulary.json"
 SEP = "\x00"
 
 
@@ -68,7 +70,26 @@ def write(gen_dir: Path, reader: Any) -> int:
         "title_starts": _starts(titles),
     }
     (gen_dir / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    vocabulary = json.dumps(latin_vocabulary(reader), ensure_ascii=False)
+    (gen_dir / VOCABULARY).write_text(vocabulary, encoding="utf-8")
     return len(docnums)
+
+
+def latin_vocabulary(reader: Any) -> dict[str, int]:
+    """Indexed Latin words (3+ letters) with their document frequencies, for spelling."""
+    from index.query import is_latin_word
+
+    vocab: dict[str, int] = {}
+    for fieldname in ("title", "body"):
+        for term in reader.lexicon(fieldname):
+            word = term.decode("utf-8") if isinstance(term, bytes) else term
+            if len(word) >= 3 and is_latin_word(word):
+                vocab[word] = vocab.get(word, 0) + reader.doc_frequency(fieldname, word)
+    return vocab
+
+
+def read_vocabulary(gen_dir: Path) -> dict[str, int]:
+    return json.loads((gen_dir / VOCABULARY).read_text(encoding="utf-8"))
 
 
 class Haystack:

@@ -28,7 +28,7 @@ from typing import Any
 from index.analysis import cjk_runs, latin_runs
 from index.build import POINTER, current_dir, load_meta
 from index.errors import IndexMissingError
-from index.haystack import Haystack
+from index.haystack import Haystack, read_vocabulary
 from index.query import Synonyms, is_latin_word, parse_query, suggest
 
 
@@ -108,14 +108,7 @@ class _Generation:
     def vocabulary(self) -> dict[str, int]:
         """Indexed Latin words with their document frequencies (for spelling suggestions)."""
         if self._vocabulary is None:
-            reader = self.searcher.reader()
-            vocab: dict[str, int] = {}
-            for fieldname in ("title", "body"):
-                for term in reader.lexicon(fieldname):
-                    word = term.decode("utf-8") if isinstance(term, bytes) else term
-                    if len(word) >= 3 and is_latin_word(word):
-                        vocab[word] = vocab.get(word, 0) + reader.doc_frequency(fieldname, word)
-            self._vocabulary = vocab
+            self._vocabulary = read_vocabulary(self.dir)
         return self._vocabulary
 
     def hit(self, record: int, score: float) -> Hit:
