@@ -225,8 +225,12 @@ class DeliveryStore(Database):
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=[mass_jobs.c.campaign_id, mass_jobs.c.batch_id],
-            set_={"status": status, "msg_id": func.coalesce(msg_id, mass_jobs.c.msg_id)}
-            | {"errcode": errcode, "recipients": recipients},
+            set_={
+                "status": status,
+                "msg_id": func.coalesce(msg_id, mass_jobs.c.msg_id),
+                "errcode": errcode,
+                "recipients": recipients,
+            },
         )
         async with self.write() as conn:
             await conn.execute(stmt)
