@@ -81,6 +81,7 @@ class IssueSummary:
 
 
 SCORE_SLACK = 20  # extra scored hits fetched so that equal scores can be ordered newest first
+SCORE_ALL_MAX = 3000  # up to this many matches, all are scored in one Whoosh search
 
 
 class _Generation:
@@ -187,30 +188,35 @@ def _match(
     return _Match(groups, terms, matched_all and bool(matches), unmatched)
 
 
-def _rank(
-    gen: _Generation, group: set[int], terms: list[str], needed: int
+def _scored(
+    gen: _Generation, records: set[int], terms: list[str], limit: int | None
 ) -> list[tuple[int, float]]:
-    """A group's first `needed` records: by BM25 over `terms`; ties and the rest newest first."""
+    """(record, BM25 score) of the best `limit` (None: all) of `records` matching `terms`."""
     from whoosh.query import Or, Term
 
+    if not terms:
+        return []
+    query = Or([Term(f, t) for t in terms for f in ("title", "body")])
+    query.matcher_type = Or.DEFAULT_MATCHER  # Whoosh's preloading matcher costs ms per search
+    allowed = {gen.haystack.docnums[r] for r in records}
+    results = gen.searcher.search(query, filter=allowed, limit=limit, terms=False)
+    record_of = gen.haystack.record_of
+    return [(record_of[docnum], score) for score, docnum in results.top_n]
+
+
+def _ordered(gen: _Generation, group: set[int], scores: dict[int, float]) -> list[int]:
+    """A group by score, ties (and unscored records) newest issue first, then in file order."""
     issues = gen.haystack.issues
-    scored: list[tuple[int, float]] = []
-    if terms:
-        query = Or([Term(f, t) for t in terms for f in ("title", "body")])
-        query.matcher_type = Or.DEFAULT_MATCHER  # Whoosh's preloading matcher costs ms per search
-        allowed = {gen.haystack.docnums[r] for r in group}
-        results = gen.searcher.search(
-            query, filter=allowed, limit=needed + SCORE_SLACK, terms=False
-        )
-        record_of = gen.haystack.record_of
-        scored = [(record_of[docnum], score) for score, docnum in results.top_n]
-        scored.sort(key=lambda item: issues[item[0]], reverse=True)
-        scored.sort(key=lambda item: round(item[1], 6), reverse=True)
-    if len(scored) < needed:
-        seen = {record for record, _ in scored}
-        rest = sorted(group - seen, key=lambda r: (issues[r], -r), reverse=True)
-        scored.extend((record, 0.0) for record in rest[: needed - len(scored)])
-    return scored[:needed]
+    newest = sorted(group, key=lambda r: (issues[r], -r), reverse=True)
+    return sorted(newest, key=lambda r: round(scores.get(r, 0.0), 6), reverse=True)
+
+
+def _rank(gen: _Generation, group: set[int], terms: list[str], needed: int) -> list[int]:
+    """A group's first `needed` records without scoring all of a large group."""
+    scores = dict(_scored(gen, group, terms, needed + SCORE_SLACK))
+    if len(scores) >= needed:
+        return _ordered(gen, set(scores), scores)[:needed]
+    return _ordered(gen, group, scores)[:needed]
 
 
 class Archive:
@@ -258,20 +264,27 @@ class Archive:
         gen = self._gen
         parsed = parse_query(query, gen.sections)
         match = _match(gen, parsed.words, self.synonyms, parsed.section)
-        page: list[tuple[int, float]] = []
-        skip, room = offset, limit
-        for group in match.groups:
-            if room <= 0:
-                break
-            if skip >= len(group):
-                skip -= len(group)
-                continue
-            page.extend(_rank(gen, group, match.terms, skip + room)[skip:])
-            room, skip = limit - len(page), 0
+        if match.total <= SCORE_ALL_MAX:  # score every match once, order the groups in Python
+            scores = dict(_scored(gen, set().union(*match.groups), match.terms, None))
+            ranked = [r for group in match.groups for r in _ordered(gen, group, scores)]
+            page = ranked[offset : offset + limit]
+        else:
+            scores, page = {}, []
+            skip, room = offset, limit
+            for group in match.groups:
+                if room <= 0:
+                    break
+                if skip >= len(group):
+                    skip -= len(group)
+                    continue
+                ranked = _rank(gen, group, match.terms, skip + room)
+                scores.update(_scored(gen, set(ranked[skip:]), match.terms, None))
+                page.extend(ranked[skip:])
+                room, skip = limit - len(page), 0
         return SearchResult(
             query=query,
             total=match.total,
-            results=tuple(gen.hit(record, score) for record, score in page),
+            results=tuple(gen.hit(record, scores.get(record, 0.0)) for record in page),
             suggestion=self._suggestion(parsed.words, match.unmatched, parsed.section_word),
             matched_all=match.matched_all,
             section=parsed.section,
