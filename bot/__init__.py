@@ -1,1 +1,1 @@
-"""The WeChat side of NeuralTalk: webhook, replies, subscribers, broadcast, the `neuraltalk` command."""
+"""The WeChat side of NeuralTalk: webhook, replies, subscribers, broadcast, the CLI."""

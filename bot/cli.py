@@ -1,4 +1,4 @@
-"""The `neuraltalk` command: thin. Each subcommand parses its flags and calls one function elsewhere.
+"""The `neuraltalk` command: thin. Each subcommand parses its flags and calls one function.
 
 Modules are imported inside the commands so that `neuraltalk search` starts fast and does not
 load the web server, the database layer or the WeChat SDK.
