@@ -12,20 +12,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --home-dir /app --uid 10001 neuraltalk
 WORKDIR /app
 
-# Dependencies and package first, so that editing issues/ does not reinstall them.
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY index ./index
-RUN pip install .
+# Dependencies and package first, so that editing issues/ does not reinstall them. The source is
+# built in /src and removed, so that /app holds only data (no `index/` package beside the index).
+COPY pyproject.toml README.md /src/
+COPY bot /src/bot
+COPY index /src/index
+RUN pip install /src && rm -rf /src
 
 ENV NEURALTALK_ARCHIVE_ISSUES_DIR=/app/issues \
-    NEURALTALK_ARCHIVE_INDEX_DIR=/app/index \
+    NEURALTALK_ARCHIVE_INDEX_DIR=/app/search-index \
     NEURALTALK_STORAGE_URL=sqlite:////app/data/neuraltalk.db \
     NEURALTALK_SERVER_HOST=0.0.0.0 \
     NEURALTALK_SERVER_PORT=8080
 
 COPY --chown=neuraltalk:neuraltalk issues ./issues
-RUN mkdir -p /app/index /app/data && chown neuraltalk:neuraltalk /app/index /app/data
+RUN mkdir -p /app/search-index /app/data \
+    && chown neuraltalk:neuraltalk /app/search-index /app/data
 USER neuraltalk
 RUN neuraltalk ingest
 
