@@ -260,18 +260,17 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 
 def _read_issue(path: Path, known: set[str]) -> tuple[Issue, str] | str | None:
-    """(issue, hash) to write, None when unchanged, or a one-line error."""
-    from index.parse import parse_file
+    """(issue, hash) to write, None when unchanged, or a one-line error.
+
+    The file is read once (after a size check that reads nothing), hashed, then parsed."""
+    from index.parse import parse_bytes, read_issue_bytes
 
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return f"{path}: cannot read it: {exc.strerror or exc}"
-    digest = file_hash(data)
-    if digest in known:
-        return None
-    try:
-        return parse_file(path), digest
+        data = read_issue_bytes(path)
+        digest = file_hash(data)
+        if digest in known:
+            return None
+        return parse_bytes(data, path), digest
     except IssueError as exc:
         return str(exc).splitlines()[0] if str(path) in str(exc) else f"{path}: {exc}"
     except Exception as exc:  # a parser bug must not stop the other files

@@ -126,8 +126,10 @@ class Issue:
         }
 
 
-def parse_file(path: Path) -> Issue:
-    """Read and parse one issue; IssueError (naming the file) when it is not an issue."""
+def read_issue_bytes(path: Path) -> bytes:
+    """The bytes of an issue file; IssueError (naming it) when it is missing or too large.
+
+    The size is checked before anything is read, so a huge file costs nothing."""
     path = Path(path)
     if path.is_dir():
         raise IssueError(f"{path}: is a directory, not an issue file")
@@ -145,6 +147,11 @@ def parse_file(path: Path) -> Issue:
         raise IssueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > MAX_FILE_BYTES:
         raise IssueError(f"{path}: too large for an issue (over {MAX_FILE_BYTES:,} bytes)")
+    return data
+
+
+def parse_bytes(data: bytes, path: Path | str) -> Issue:
+    """Parse an issue file's bytes; IssueError (naming `path`) when they are not an issue."""
     if b"\x00" in data:
         raise IssueError(f"{path}: binary file (NUL bytes), not a markdown issue")
     try:
@@ -152,6 +159,11 @@ def parse_file(path: Path) -> Issue:
     except UnicodeDecodeError as exc:
         raise IssueError(f"{path}: not valid UTF-8 (bad byte at offset {exc.start})") from None
     return parse_text(text, str(path))
+
+
+def parse_file(path: Path) -> Issue:
+    """Read and parse one issue; IssueError (naming the file) when it is not an issue."""
+    return parse_bytes(read_issue_bytes(path), path)
 
 
 def parse_text(text: str, name: str = "<text>") -> Issue:

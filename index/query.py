@@ -77,21 +77,39 @@ def is_latin_word(word: str) -> bool:
 
 
 def suggest(word: str, vocabulary: dict[str, int]) -> str | None:
-    """The indexed word nearest to `word` (ties: the more frequent), or None if none is close.
+    """The indexed word nearest to `word` (ties: the more frequent), or None if none is close."""
+    return Speller(vocabulary).suggest(word)
 
-    Candidates start with the same letter and differ in length by at most 2 (fast at any size).
+
+class Speller:
+    """Spelling suggestions from the index's Latin words and their document frequencies.
+
+    Candidates start with the same letter and differ in length by at most 2; they are kept in
+    buckets by (first letter, length), so a suggestion reads a few short lists at any size.
     """
-    lowered = word.lower()
-    likely = [w for w in vocabulary if abs(len(w) - len(lowered)) <= 2 and w[0] == lowered[0]]
-    close = difflib.get_close_matches(lowered, likely, n=5, cutoff=0.75)
-    if not close:
-        return None
 
-    def closeness(candidate: str) -> tuple[float, int]:
-        ratio = difflib.SequenceMatcher(None, lowered, candidate).ratio()
-        return (round(ratio, 3), vocabulary[candidate])
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        self._frequency = vocabulary
+        self._buckets: dict[tuple[str, int], list[str]] = {}
+        for word in vocabulary:
+            self._buckets.setdefault((word[0], len(word)), []).append(word)
 
-    return max(close, key=closeness)
+    def suggest(self, word: str) -> str | None:
+        lowered = word.lower()
+        likely = [
+            candidate
+            for size in range(len(lowered) - 2, len(lowered) + 3)
+            for candidate in self._buckets.get((lowered[0], size), ())
+        ]
+        close = difflib.get_close_matches(lowered, likely, n=5, cutoff=0.75)
+        if not close:
+            return None
+
+        def closeness(candidate: str) -> tuple[float, int]:
+            ratio = difflib.SequenceMatcher(None, lowered, candidate).ratio()
+            return (round(ratio, 3), self._frequency[candidate])
+
+        return max(close, key=closeness)
 
 
 class Synonyms:

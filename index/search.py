@@ -20,6 +20,7 @@ CONTRACT (used by bot/cli_archive.py, bot/replies.py, bot/broadcast.py; keep it)
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,8 @@ from index.analysis import cjk_runs, latin_runs
 from index.build import POINTER, current_dir, load_meta
 from index.errors import IndexMissingError
 from index.haystack import Haystack, read_vocabulary
-from index.query import Synonyms, is_latin_word, parse_query, suggest
+from index.query import Speller, Synonyms, is_latin_word, parse_query
+from index.scoring import Scorer
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,8 @@ class IssueSummary:
     entries: tuple[Hit, ...] = field(default=())  # in file order, score 0
 
 
-SCORE_SLACK = 20  # extra scored hits fetched so that equal scores can be ordered newest first
-SCORE_ALL_MAX = 3000  # up to this many matches, all are scored in one Whoosh search
-
-
 class _Generation:
-    """One opened index generation: Whoosh searcher, haystack, meta.json."""
+    """One opened index generation: haystack (recall), scorer (BM25 over Whoosh), meta.json."""
 
     def __init__(self, gen_dir: Path) -> None:
         from whoosh import index as whoosh_index
@@ -94,35 +92,36 @@ class _Generation:
         self.meta = load_meta(gen_dir)
         self.haystack = Haystack(gen_dir)
         self.ix = whoosh_index.open_dir(str(gen_dir))
-        self.searcher = self.ix.searcher()
+        self.reader = self.ix.reader()
+        hay = self.haystack
+        self.scorer = Scorer(self.reader, hay.record_of, hay.lengths)
         self.sections = {name for info in self.meta["issues"].values() for name in info["sections"]}
-        self._vocabulary: dict[str, int] | None = None
+        rank = {date: number for number, date in enumerate(sorted(set(hay.issues)))}
+        self.newest = [-rank[date] for date in hay.issues]  # smaller: newer issue
+        self._speller: Speller | None = None
 
     def close(self) -> None:
-        self.searcher.close()
+        self.haystack.close()
+        self.reader.close()
         self.ix.close()
 
-    def has_term(self, term: str) -> bool:
-        reader = self.searcher.reader()
-        return ("title", term) in reader or ("body", term) in reader
-
-    def vocabulary(self) -> dict[str, int]:
-        """Indexed Latin words with their document frequencies (for spelling suggestions)."""
-        if self._vocabulary is None:
-            self._vocabulary = read_vocabulary(self.dir)
-        return self._vocabulary
+    def speller(self) -> Speller:
+        """Spelling suggestions from the indexed Latin words (read on the first one)."""
+        if self._speller is None:
+            self._speller = Speller(read_vocabulary(self.dir))
+        return self._speller
 
     def hit(self, record: int, score: float) -> Hit:
-        fields = self.searcher.stored_fields(self.haystack.docnums[record])
+        fields = self.haystack.entry(record)
         return Hit(
             issue=fields["issue"],
             section=fields["section"],
-            title=fields.get("title", ""),
-            source=fields.get("source", ""),
-            url=fields.get("url", ""),
-            summary=fields.get("summary", ""),
+            title=fields["title"],
+            source=fields["source"],
+            url=fields["url"],
+            summary=fields["summary"],
             score=round(score, 4),
-            tags=tuple(fields.get("tags", ())),
+            tags=tuple(fields["tags"]),
         )
 
 
@@ -134,7 +133,7 @@ def _score_terms(gen: _Generation, words: Iterable[str]) -> list[str]:
         candidates = {lowered, *latin_runs(lowered)}
         for run in cjk_runs(lowered):
             candidates.update(run[i : i + n] for n in range(2, 5) for i in range(len(run) - n + 1))
-        terms.update(t for t in candidates if gen.has_term(t))
+        terms.update(t for t in candidates if gen.scorer.has_term(t))
     return sorted(terms)
 
 
@@ -152,6 +151,19 @@ class _Match:
         return sum(len(g) for g in self.groups)
 
 
+def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[set[int], ...]:
+    """Records with `word`, with a synonym only, and whose title has `word` / any of them."""
+    literal = hay.find(word)
+    lit_title = hay.titled(literal, word)
+    synonym: set[int] = set()
+    any_title = set(lit_title)
+    for other in others:
+        found = hay.find(other)
+        synonym |= found
+        any_title |= hay.titled(found, other)
+    return literal, synonym - literal, lit_title, any_title
+
+
 def _match(
     gen: _Generation, words: Sequence[str], synonyms: Synonyms, section: str | None
 ) -> _Match:
@@ -159,12 +171,7 @@ def _match(
     scope = hay.in_section(section) if section else None
     literal, found, titled, unmatched = [], [], [], []
     for word in words:
-        others = synonyms.of(word)
-        found_here = hay.find(word, *others)
-        titles_here = hay.find_in_titles(word, *others)
-        lit = hay.having(found_here, word) if others else found_here
-        lit_title = hay.having(titles_here, word, titles=True) if others else titles_here
-        syn = found_here - lit
+        lit, syn, lit_title, titles_here = _word(hay, word, synonyms.of(word))
         if scope is not None:
             lit, syn = lit & scope, syn & scope
         literal.append(lit)
@@ -188,35 +195,30 @@ def _match(
     return _Match(groups, terms, matched_all and bool(matches), unmatched)
 
 
-def _scored(
-    gen: _Generation, records: set[int], terms: list[str], limit: int | None
-) -> list[tuple[int, float]]:
-    """(record, BM25 score) of the best `limit` (None: all) of `records` matching `terms`."""
-    from whoosh.query import Or, Term
+def _page(
+    gen: _Generation, groups: list[set[int]], scores: dict[int, float], offset: int, limit: int
+) -> list[int]:
+    """Records `offset`..`offset + limit` of the groups in order; within a group by score,
+    ties (and unscored records) newest issue first, then in file order."""
+    newest, page = gen.newest, []
+    skip, room = offset, limit
+    for group in groups:
+        if room <= 0:
+            break
+        if skip >= len(group):
+            skip -= len(group)
+            continue
 
-    if not terms:
-        return []
-    query = Or([Term(f, t) for t in terms for f in ("title", "body")])
-    query.matcher_type = Or.DEFAULT_MATCHER  # Whoosh's preloading matcher costs ms per search
-    allowed = {gen.haystack.docnums[r] for r in records}
-    results = gen.searcher.search(query, filter=allowed, limit=limit, terms=False)
-    record_of = gen.haystack.record_of
-    return [(record_of[docnum], score) for score, docnum in results.top_n]
+        def order(record: int) -> tuple[float, int, int]:
+            return (-round(scores.get(record, 0.0), 6), newest[record], record)
 
-
-def _ordered(gen: _Generation, group: set[int], scores: dict[int, float]) -> list[int]:
-    """A group by score, ties (and unscored records) newest issue first, then in file order."""
-    issues = gen.haystack.issues
-    newest = sorted(group, key=lambda r: (issues[r], -r), reverse=True)
-    return sorted(newest, key=lambda r: round(scores.get(r, 0.0), 6), reverse=True)
-
-
-def _rank(gen: _Generation, group: set[int], terms: list[str], needed: int) -> list[int]:
-    """A group's first `needed` records without scoring all of a large group."""
-    scores = dict(_scored(gen, group, terms, needed + SCORE_SLACK))
-    if len(scores) >= needed:
-        return _ordered(gen, set(scores), scores)[:needed]
-    return _ordered(gen, group, scores)[:needed]
+        if skip + room < len(group) // 4:
+            ranked = heapq.nsmallest(skip + room, group, key=order)
+        else:
+            ranked = sorted(group, key=order)
+        page.extend(ranked[skip : skip + room])
+        room, skip = limit - len(page), 0
+    return page
 
 
 class Archive:
@@ -264,23 +266,8 @@ class Archive:
         gen = self._gen
         parsed = parse_query(query, gen.sections)
         match = _match(gen, parsed.words, self.synonyms, parsed.section)
-        if match.total <= SCORE_ALL_MAX:  # score every match once, order the groups in Python
-            scores = dict(_scored(gen, set().union(*match.groups), match.terms, None))
-            ranked = [r for group in match.groups for r in _ordered(gen, group, scores)]
-            page = ranked[offset : offset + limit]
-        else:
-            scores, page = {}, []
-            skip, room = offset, limit
-            for group in match.groups:
-                if room <= 0:
-                    break
-                if skip >= len(group):
-                    skip -= len(group)
-                    continue
-                ranked = _rank(gen, group, match.terms, skip + room)
-                scores.update(_scored(gen, set(ranked[skip:]), match.terms, None))
-                page.extend(ranked[skip:])
-                room, skip = limit - len(page), 0
+        scores = gen.scorer.scores(set().union(*match.groups), match.terms)
+        page = _page(gen, match.groups, scores, max(offset, 0), max(limit, 0))
         return SearchResult(
             query=query,
             total=match.total,
@@ -296,8 +283,8 @@ class Archive:
         latin = [w for w in unmatched if is_latin_word(w)]
         if not latin:
             return None
-        vocabulary = self._gen.vocabulary()
-        fixes = {w: suggest(w, vocabulary) for w in latin}
+        speller = self._gen.speller()
+        fixes = {w: speller.suggest(w) for w in latin}
         if not any(fixes.values()):
             return None
         fixed = [fixes.get(w) or w for w in words]
@@ -313,12 +300,11 @@ class Archive:
             return None
         if not with_entries:
             return IssueSummary(date=date, title=info["title"])
-        hay = self._gen.haystack
-        records = [r for r, issue in enumerate(hay.issues) if issue == date]
-        hits = [self._gen.hit(r, 0.0) for r in records]
-        order = {r: self._gen.searcher.stored_fields(hay.docnums[r]).get("pos", 0) for r in records}
-        pairs = sorted(zip(records, hits, strict=True), key=lambda p: order[p[0]])
-        return IssueSummary(date=date, title=info["title"], entries=tuple(h for _, h in pairs))
+        gen = self._gen
+        records = [r for r, issue in enumerate(gen.haystack.issues) if issue == date]
+        records.sort(key=lambda r: gen.haystack.entry(r)["pos"])
+        hits = tuple(gen.hit(r, 0.0) for r in records)
+        return IssueSummary(date=date, title=info["title"], entries=hits)
 
     def issue(self, date: str) -> IssueSummary | None:
         """One ingested issue with its entries in file order."""

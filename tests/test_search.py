@@ -203,3 +203,24 @@ def test_issues_latest_and_counts(archive, corpus_dir: Path) -> None:
     parsed = parse_file(corpus_dir / "2020-04-26.md")
     assert [h.title for h in shipped.entries] == [e.title for _, e in parsed.entries]
     assert archive.issue("1999-01-01") is None
+
+
+@pytest.mark.parametrize("query", ["量化", "华为 麒麟", "arm", "推理 芯片", "quantization"])
+def test_scores_are_whoosh_bm25f_scores(archive, query) -> None:
+    """The scorer reads Whoosh's postings itself: its scores are those of Whoosh's searcher."""
+    from whoosh.query import Or, Term
+
+    result = everything(archive, query)
+    gen = archive._gen
+    terms = sorted({t for w in query.split() for t in [w.lower(), *archive.synonyms.of(w)]})
+    terms = [t for t in terms if gen.scorer.has_term(t)]
+    whoosh_query = Or([Term(field, term) for term in terms for field in ("title", "body")])
+    with gen.ix.searcher() as searcher:
+        found = searcher.search(whoosh_query, limit=None)
+        by_key = {}
+        for score, docnum in found.top_n:
+            fields = searcher.stored_fields(docnum)
+            by_key[(fields["issue"], fields["section"], fields["title"], fields["url"])] = score
+    assert any(hit.score for hit in result.results)
+    for hit in result.results:
+        assert hit.score == round(by_key.get(key(hit), 0.0), 4), hit
