@@ -17,22 +17,19 @@ finished when nothing is pending or sending; a finished campaign is never sent a
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot import store_broadcast as sb
 from bot.broadcast_custom import CustomLane, Tally
 from bot.broadcast_mass import MassLane
 from bot.broadcast_message import Composer
 from bot.broadcast_plan import route, text_for
 from bot.errors import UserError
 from bot.store import Store
-from bot.store_campaigns import Campaign, CampaignCounts
+from bot.store_campaigns import Campaign, CampaignCounts, lease_owner_name
 from bot.store_deliveries import PlannedDelivery
 from bot.wechat_api import WeChatAPI
 
@@ -61,8 +58,11 @@ class Report:
     stopped: str = ""  # the fatal error's message, when it stopped
 
 
-def lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
+def lease_holder(campaign: Campaign) -> str:
+    """Who holds the lease, for the editor: "pid 123 on host, lease until 08:01:02 UTC"."""
+    host, _, rest = (campaign.lease_owner or "?").partition(":")
+    until = f", lease until {campaign.lease_until:%H:%M:%S} UTC" if campaign.lease_until else ""
+    return f"pid {rest.partition(':')[0]} on {host}{until}"
 
 
 async def plan(store: Store, campaign: Campaign, composer: Composer, account_type: str) -> None:
@@ -85,7 +85,7 @@ async def plan(store: Store, campaign: Campaign, composer: Composer, account_typ
 
 async def texts_for(store: Store, campaign: Campaign, composer: Composer) -> dict[str, str]:
     """The texts still to send, composed again from the index (the same index gives the same)."""
-    return {key: text_for(key, composer) for key in await sb.text_keys(store, campaign.id)}
+    return {key: text_for(key, composer) for key in await store.text_keys(campaign.id)}
 
 
 class Broadcaster:
@@ -96,7 +96,7 @@ class Broadcaster:
     ) -> None:
         self.store, self.api, self.campaign, self.opts = store, api, campaign, run
         self.texts = texts
-        self.owner = lease_owner()
+        self.owner = lease_owner_name()
         self.report = Report(campaign)
 
     async def run(self, on_progress: Callable[[Report], None] = lambda r: None) -> Report:
@@ -115,18 +115,14 @@ class Broadcaster:
         return self.report
 
     async def _lease(self) -> None:
+        """Hold the campaign's lease (taken over from a dead process of this host), or refuse."""
         cid = self.campaign.id
         if await self.store.acquire_lease(cid, self.owner, LEASE_SECONDS):
             return
-        current = await self.store.campaign(cid)
-        assert current is not None
-        if await sb.take_over_dead_lease(self.store, current):
-            if await self.store.acquire_lease(cid, self.owner, LEASE_SECONDS):
-                return
-            current = await self.store.campaign(cid) or current
+        current = await self.store.campaign(cid) or self.campaign
         raise UserError(
             f"campaign #{cid} for {current.issue} is being sent by another process "
-            f"({sb.lease_holder(current)}): wait for it to finish, then run the command again"
+            f"({lease_holder(current)}): wait for it to finish, then run the command again"
         )
 
     async def _renew(self) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 
-from bot import store_broadcast as sb
 from bot.broadcast_custom import Tally
 from bot.store import Store
 from bot.store_campaigns import Campaign
@@ -61,11 +60,11 @@ class MassLane:
     async def run(self) -> None:
         """Re-send adopted in-doubt batches, then claim and send the pending ones."""
         cid = self.campaign.id
-        for batch_id, key, size in await sb.adopt_mass_batches(self.store, cid, self.owner):
+        for batch_id, key, size in await self.store.adopt_mass_batches(cid, self.owner):
             await self._send(batch_id, key, size)
-        for key, total in await sb.pending_mass_keys(self.store, cid):
+        for key, total in await self.store.pending_mass_keys(cid):
             for size in balanced(total, MASS_MAX if self.service else total):
-                batch_id = str(await sb.next_batch_number(self.store, cid))
+                batch_id = str(await self.store.next_batch_number(cid))
                 claimed = await self._claim(batch_id, key, size)
                 if claimed:
                     await self._send(batch_id, key, claimed)
@@ -86,7 +85,7 @@ class MassLane:
         cid, msgid = self.campaign.id, clientmsgid(self.campaign, batch_id)
         if self.service and size < 2:
             self.tally.skipped["mass-needs-2"] += size
-            await sb.close_batch(self.store, cid, batch_id, "skipped", None, "mass-needs-2")
+            await self.store.close_batch(cid, batch_id, "skipped", None, "mass-needs-2")
             return
         await self.store.record_mass_job(
             cid, batch_id, clientmsgid=msgid, digest_key=key, recipients=size, status="sending"
@@ -94,16 +93,16 @@ class MassLane:
         try:
             msg_id = await self._call(batch_id, key, msgid)
         except FatalError:
-            await sb.close_batch(self.store, cid, batch_id, "pending")
+            await self.store.close_batch(cid, batch_id, "pending")
             raise
         except TransientError:  # left sending: the next run re-sends it under the same id
             self.tally.in_doubt += size
             return
         except RecipientError as exc:
             self.tally.failed[exc.errcode] += size
-            await sb.close_batch(self.store, cid, batch_id, "failed", exc.errcode, str(exc))
+            await self.store.close_batch(cid, batch_id, "failed", exc.errcode, str(exc))
             return
-        await sb.close_batch(self.store, cid, batch_id, "sent")
+        await self.store.close_batch(cid, batch_id, "sent")
         await self.store.record_mass_job(
             cid, batch_id, clientmsgid=msgid, digest_key=key, recipients=size, status="sent",
             msg_id=msg_id,
@@ -121,7 +120,7 @@ class MassLane:
         return await self.api.mass_sendall(tag_id, text, msgid)
 
     def _pages(self, batch_id: str):  # type: ignore[no-untyped-def]
-        return sb.batch_pages(self.store, self.campaign.id, batch_id, PAGE)
+        return self.store.batch_pages(self.campaign.id, batch_id, PAGE)
 
     async def _sync_tag(self, tag_id: int, batch_id: str) -> None:
         """Make the tag's members exactly the batch's recipients, page by page."""
@@ -137,5 +136,5 @@ class MassLane:
             await self.api.tag_users(tag_id, openids)
 
     async def _untag_others(self, tag_id: int, batch_id: str, page: list[str]) -> None:
-        keep = await sb.in_batch(self.store, self.campaign.id, batch_id, page)
+        keep = await self.store.in_batch(self.campaign.id, batch_id, page)
         await self.api.untag_users(tag_id, [o for o in page if o not in keep])

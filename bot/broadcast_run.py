@@ -18,7 +18,6 @@ import aiohttp
 import click
 
 from bot import broadcast_view as view
-from bot import store_broadcast as sb
 from bot.broadcast import Broadcaster, Run, plan, texts_for
 from bot.broadcast_message import Composer
 from bot.broadcast_plan import PlanCounts, plan_counts
@@ -145,7 +144,7 @@ async def _campaign(store: Store, composer: Composer, req: Request, account: str
             _ask(f"Finish planning campaign #{other.id} for {issue} and send it?", req.yes)
             await plan(store, other, composer, account)
             return other
-        if await sb.take_over_dead_lease(store, other):  # killed: its 'sending' are in doubt
+        if await store.end_dead_lease(other.id):  # killed: its 'sending' are in doubt
             counts = await store.campaign_counts(other.id)
         view.resume(other, counts, req.retry_in_doubt)
         _ask(f"Resume campaign #{other.id}?", req.yes)

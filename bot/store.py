@@ -16,10 +16,11 @@ CONTRACT used by the webhook (bot/replies.py, bot/webhook.py); keep these names:
     await store.record_mass_job_finish(msg_id: str, status: str, total: int, filter_count: int,
                                        sent: int, errors: int) -> None    # MASSSENDJOBFINISH
 
-Also here: listing and counting subscribers (keyset-paged, never all in memory), planning a
-campaign's deliveries, and the access_token row. Reading subscribers is in
-bot/store_subscribers.py, campaigns and leases in bot/store_campaigns.py, deliveries and mass
-jobs in bot/store_deliveries.py (all inherited by Store); the tables in bot/schema.py.
+Also here: planning a campaign's deliveries and the access_token row. Store inherits the rest:
+reading subscribers (keyset-paged, never all in memory) from bot/store_subscribers.py,
+campaigns and their lease from bot/store_campaigns.py, deliveries (claims, outcomes, in doubt)
+from bot/store_deliveries.py, mass batches and jobs from bot/store_mass.py; the tables are in
+bot/schema.py. This is the one store layer: the broadcast (bot/broadcast*.py) uses only it.
 
 A subscriber is 'active' while it subscribes to every issue (all_issues) or to at least one
 topic; leaving is a status change, never a deleted row. Topics are kept stripped and in
@@ -44,6 +45,7 @@ from bot.errors import UserError
 from bot.schema import ACTIVE, UNSUBSCRIBED, access_token, interactions, subscribers, topics, utcnow
 from bot.store_campaigns import CampaignStore
 from bot.store_deliveries import DeliveryStore, PlannedDelivery
+from bot.store_mass import MassStore
 from bot.store_subscribers import (
     OPENID_RE,
     InvalidInput,
@@ -127,7 +129,7 @@ def _postgres_engine(parsed: URL) -> tuple[AsyncEngine, str | None]:
     return create_async_engine(parsed, connect_args=connect_args, pool_size=10), schema
 
 
-class Store(SubscriberReads, CampaignStore, DeliveryStore):
+class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
     """The store: open once at start-up with Store.open(url), close at shutdown."""
 
     @classmethod

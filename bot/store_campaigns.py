@@ -5,17 +5,23 @@ finished, or stopped / failed (which a later run resumes); a finished campaign i
 again. Each recipient has one delivery row: pending -> sending -> sent | failed | skipped.
 
 Exactly once: a sender first holds the campaign's lease (acquire_lease, renewed while it
-works), then claims pending deliveries in batches (claim_batch: they become 'sending', claimed
-by it; PostgreSQL skips rows another claimer has locked), sends, and records the outcomes
+works; a lease whose holder is a process of this host that no longer exists, as after a
+kill -9, is taken over at once instead of waiting for it to run out), then claims pending
+deliveries in batches (claim_batch: they become 'sending', claimed by it, only while its lease
+is live; PostgreSQL skips rows another claimer has locked), sends, and records the outcomes
 (mark_results). A delivery left 'sending' by a sender that no longer holds the lease (crash,
-kill -9, lease expired) is in doubt: in_doubt() lists them and only retry_in_doubt() sends
-them again (bot/store_deliveries.py). Times come from this process's clock (UTC).
+kill -9, lease expired) is in doubt; sends in flight under a live lease never are. in_doubt()
+lists them and only retry_in_doubt() sends them again (bot/store_deliveries.py). Times come
+from this process's clock (UTC).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import time_ns
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
@@ -60,6 +66,26 @@ class CampaignCounts:
     @property
     def total(self) -> int:
         return sum(self.by_status.values())
+
+
+def lease_owner_name() -> str:
+    """A lease owner for this process: "host:pid:start-time-ns"."""
+    return f"{socket.gethostname()}:{os.getpid()}:{time_ns()}"
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True only when `owner` ("host:pid:...") names a process of this host that is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's process: alive
+        return False
+    return False
 
 
 def in_doubt_condition(now: datetime) -> Any:
@@ -157,10 +183,35 @@ class CampaignStore(Database):
     # --- the lease ----------------------------------------------------------------------------
 
     async def acquire_lease(self, campaign_id: int, owner: str, ttl: float) -> bool:
-        """Take the campaign for ttl seconds unless someone else holds a live lease on it."""
-        now = utcnow()
-        free = or_(c.lease_owner.is_(None), c.lease_until < now, c.lease_owner == owner)
-        return await self._set_lease(and_(c.id == campaign_id, free), owner, now, ttl)
+        """Take the campaign for ttl seconds unless someone else holds a live lease on it.
+
+        A lease held by a dead process of this host is taken over at once.
+        """
+        for _ in range(2):
+            now = utcnow()
+            free = or_(c.lease_owner.is_(None), c.lease_until < now, c.lease_owner == owner)
+            if await self._set_lease(and_(c.id == campaign_id, free), owner, now, ttl):
+                return True
+            if not await self.end_dead_lease(campaign_id):
+                return False
+        return False
+
+    async def end_dead_lease(self, campaign_id: int) -> bool:
+        """End the lease if its holder is a process of this host that no longer exists.
+
+        Its 'sending' deliveries are then in doubt at once. True if it did.
+        """
+        campaign = await self.campaign(campaign_id)
+        holder = campaign.lease_owner if campaign is not None else None
+        if holder is None or not holder_is_dead(holder):
+            return False
+        async with self.write() as conn:  # only if nobody took it over meanwhile
+            await conn.execute(
+                update(campaigns)
+                .where(c.id == campaign_id, c.lease_owner == holder)
+                .values(lease_owner=None, lease_until=None)
+            )
+        return True
 
     async def renew_lease(self, campaign_id: int, owner: str, ttl: float) -> bool:
         """Extend our lease; False if someone else took it meanwhile (then stop sending)."""

@@ -1,22 +1,21 @@
-"""Deliveries of a campaign: planned, claimed in batches, their outcomes; mass jobs; previews.
+"""Deliveries of a campaign: planned, claimed in batches, their outcomes, in doubt; previews.
 
 See bot/store_campaigns.py for the life of a campaign and of a delivery, and for the lease a
-sender must hold to claim deliveries. Store (bot/store.py) inherits DeliveryStore.
+sender must hold to claim deliveries; mass batches are bot/store_mass.py's. Store
+(bot/store.py) inherits DeliveryStore.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 
-from bot.schema import Database, campaigns, deliveries, mass_jobs, previews, utcnow
+from bot.schema import Database, campaigns, deliveries, previews, utcnow
 from bot.store_campaigns import in_doubt_condition
 
-log = logging.getLogger(__name__)
 c, d = campaigns.c, deliveries.c
 RESULTS = ("sent", "failed", "skipped")
 
@@ -48,7 +47,7 @@ class DeliveryResult:
 
 
 class DeliveryStore(Database):
-    """Delivery, mass-job and preview operations; bot.store.Store inherits them."""
+    """Delivery and preview operations; bot.store.Store inherits them."""
 
     # --- deliveries ---------------------------------------------------------------------------
 
@@ -197,79 +196,21 @@ class DeliveryStore(Database):
             )
             return len(done.all())
 
-    # --- mass jobs and previews -----------------------------------------------------------------
-
-    async def record_mass_job(
-        self,
-        campaign_id: int,
-        batch_id: str,
-        *,
-        clientmsgid: str,
-        digest_key: str,
-        recipients: int,
-        status: str,
-        msg_id: str | None = None,
-        errcode: int | None = None,
-    ) -> None:
-        """Create or update the mass send of one batch (status e.g. 'sending', 'sent', 'failed')."""
-        stmt = self.insert(mass_jobs).values(
-            campaign_id=campaign_id,
-            batch_id=batch_id,
-            clientmsgid=clientmsgid,
-            digest_key=digest_key,
-            recipients=recipients,
-            status=status,
-            msg_id=msg_id,
-            errcode=errcode,
-            created_at=utcnow(),
+    async def text_keys(self, campaign_id: int) -> list[str]:
+        """The texts (digest keys) of deliveries not done yet."""
+        stmt = (
+            select(d.digest_key)
+            .distinct()
+            .where(
+                d.campaign_id == campaign_id,
+                d.status.in_(("pending", "sending")),
+                d.digest_key != "",
+            )
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[mass_jobs.c.campaign_id, mass_jobs.c.batch_id],
-            set_={
-                "status": status,
-                "msg_id": func.coalesce(msg_id, mass_jobs.c.msg_id),
-                "errcode": errcode,
-                "recipients": recipients,
-            },
-        )
-        async with self.write() as conn:
-            await conn.execute(stmt)
-
-    async def mass_jobs(self, campaign_id: int) -> list[dict[str, Any]]:
-        stmt = select(mass_jobs).where(mass_jobs.c.campaign_id == campaign_id)
         async with self.read() as conn:
-            rows = (await conn.execute(stmt.order_by(mass_jobs.c.created_at))).all()
-        return [dict(row._mapping) for row in rows]
+            return list((await conn.execute(stmt)).scalars())
 
-    async def record_mass_job_finish(
-        self, msg_id: str, status: str, total: int, filter_count: int, sent: int, errors: int
-    ) -> None:
-        """MASSSENDJOBFINISH: the job's totals, summed into its campaign's mass_* columns."""
-        m = mass_jobs.c
-        async with self.write() as conn:
-            done = await conn.execute(
-                update(mass_jobs)
-                .where(m.msg_id == str(msg_id))
-                .values(status=status, total=total, filter_count=filter_count, sent=sent)
-                .values(errors=errors, finished_at=utcnow())
-                .returning(m.campaign_id)
-            )
-            campaign_id = done.scalar()
-            if campaign_id is None:
-                log.info("MASSSENDJOBFINISH for msg_id %s: not one of our mass sends", msg_id)
-                return
-
-            def total_of(column: Any) -> Any:
-                return select(func.sum(column)).where(m.campaign_id == campaign_id)
-
-            await conn.execute(
-                update(campaigns)
-                .where(c.id == campaign_id)
-                .values(mass_status=status, mass_total=total_of(m.total).scalar_subquery())
-                .values(mass_filter=total_of(m.filter_count).scalar_subquery())
-                .values(mass_sent=total_of(m.sent).scalar_subquery())
-                .values(mass_errors=total_of(m.errors).scalar_subquery())
-            )
+    # --- previews -----------------------------------------------------------------------------
 
     async def record_preview(
         self, openid: str, issue: str, errcode: int | None, error: str | None = None

@@ -172,7 +172,7 @@ def test_kill_9_midway_then_resume_sends_nobody_twice(
     sample_index: Path, tmp_path: Path, store_url: str, fake: str
 ) -> None:
     people = asyncio.run(_populate(store_url, 400))
-    _post(fake, "/_mock/faults", {"latency": 0.02})
+    _post(fake, "/_mock/faults", {"latency": 0.04})
     env = env_for(sample_index, store_url, fake)
     proc = _broadcast(env, tmp_path)
     deadline = time.monotonic() + 60
