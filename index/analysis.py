@@ -111,7 +111,7 @@ class JiebaTokenizer(Tokenizer):
 
 
 _memo: dict[str, list[str]] = {}
-MEMO_MAX = 500_000  # cut blocks remembered (texts repeat their words, and synthetic ones a lot)
+MEMO_MAX = 200_000  # cut blocks remembered (texts repeat their words, and synthetic ones a lot)
 
 
 def cut(text: str) -> list[str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 POSTINGS = "grams.bin"
 KEYS = "grams.txt"
 STARTS = "grams.idx"
+INTERSECT = 3  # bigrams whose records are intersected; the rest is left to the exact check
 
 
 def bigrams(text: str) -> set[str]:
@@ -38,7 +39,7 @@ def bigrams(text: str) -> set[str]:
 
 def write(gen_dir: Path, texts: Sequence[str]) -> None:
     """Write the bigram postings of `texts` (record number = position in `texts`)."""
-    postings: defaultdict[str, list[int]] = defaultdict(list)
+    postings: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
     for record, text in enumerate(texts):
         for gram in bigrams(text):
             postings[gram].append(record)
@@ -76,24 +77,31 @@ class Grams:
                     self._numbers = memoryview(self._map).cast("I")
         return self._keys
 
-    def candidates(self, word: str) -> list[int] | None:
-        """Records that may contain `word` (lower-cased): those of its rarest bigram.
+    def candidates(self, word: str) -> tuple[set[int] | None, bool]:
+        """Records that may contain `word` (lower-cased), and whether they all do.
 
-        None when the word has no bigram (one character): the caller must check every record.
+        They are the records holding its rarest bigrams (up to INTERSECT of them); for a word
+        of two characters, those are exactly the records that contain it. (None, False) when
+        the word has no bigram (one character): the caller must look at every record.
         """
         grams = bigrams(word)
         if not grams:
-            return None
+            return None, False
         keys, starts = self._load(), self._starts
-        best, fewest = -1, -1
+        numbers: list[tuple[int, int]] = []
         for gram in grams:
             number = keys.get(gram)
             if number is None:
-                return []
-            count = starts[number + 1] - starts[number]
-            if fewest < 0 or count < fewest:
-                best, fewest = number, count
-        return self._numbers[starts[best] : starts[best + 1]].tolist()
+                return set(), True
+            numbers.append((starts[number + 1] - starts[number], number))
+        numbers.sort()
+        found = set(self._records(numbers[0][1]))
+        for _, number in numbers[1:INTERSECT]:
+            found.intersection_update(self._records(number))
+        return found, len(word) == 2
+
+    def _records(self, number: int) -> list[int]:
+        return self._numbers[self._starts[number] : self._starts[number + 1]].tolist()
 
     def close(self) -> None:
         if isinstance(self._numbers, memoryview):

@@ -148,10 +148,10 @@ class Haystack:
     def find(self, word: str) -> set[int]:
         """Records whose title, source, tags or summary contain `word` (any case)."""
         lowered = word.lower()
-        candidates = self.grams.candidates(lowered)
+        candidates, exact = self.grams.candidates(lowered)
         if candidates is None:
             return self._scan(lowered.encode("utf-8"))
-        return self.having(candidates, lowered)
+        return candidates if exact else self.having(candidates, lowered)
 
     def _scan(self, needle: bytes) -> set[int]:
         """Records holding `needle`: one pass over all texts, skipping to the next record."""
@@ -181,7 +181,7 @@ class Haystack:
             self._by_section[section] = {i for i, n in enumerate(self.sections) if n == section}
         return self._by_section[section]
 
-    def entry(self, record: int) -> dict[str, Any]:
-        """The displayed fields of a record: issue, section, title, source, url, summary, ..."""
+    def entry(self, record: int) -> tuple[Any, ...]:
+        """The displayed fields of a record, in ENTRY_FIELDS order (issue, section, title, ...)."""
         start, end = self._entry_starts[record], self._entry_starts[record + 1] - 1
-        return dict(zip(ENTRY_FIELDS, pickle.loads(self._entries[start:end]), strict=True))
+        return pickle.loads(self._entries[start:end])  # type: ignore[no-any-return]

@@ -20,6 +20,7 @@ from index.errors import ArchiveError, QueryError
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 8
+KNOWN_MAX = 10_000
 SECTION_ALIASES = {"新闻": "业界新闻", "开源": "开源项目", "热身": "热身新闻"}
 BUILTIN_SYNONYMS = Path(__file__).with_name("synonyms.yaml")
 _SPLIT = re.compile(r"[\s,，、;；]+")
@@ -90,12 +91,20 @@ class Speller:
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
         self._frequency = vocabulary
+        self._known: dict[str, str | None] = {}  # suggestions already made (bounded)
         self._buckets: dict[tuple[str, int], list[str]] = {}
         for word in vocabulary:
             self._buckets.setdefault((word[0], len(word)), []).append(word)
 
     def suggest(self, word: str) -> str | None:
         lowered = word.lower()
+        if lowered not in self._known:
+            if len(self._known) >= KNOWN_MAX:
+                self._known.clear()
+            self._known[lowered] = self._nearest(lowered)
+        return self._known[lowered]
+
+    def _nearest(self, lowered: str) -> str | None:
         likely = [
             candidate
             for size in range(len(lowered) - 2, len(lowered) + 3)

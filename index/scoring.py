@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from math import log
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from whoosh.scoring import bm25
 
@@ -25,6 +25,30 @@ CACHE_POSTINGS = 1_000_000  # (record, part) pairs kept, about 12 bytes each
 
 Postings = tuple[array, array]  # records (uint32), bm25 parts (double)
 _EMPTY: Postings = (array("I"), array("d"))
+V = TypeVar("V")
+
+
+class SizedCache(Generic[V]):
+    """A least-recently-used cache holding at most `budget` units (each value costs `size`)."""
+
+    def __init__(self, budget: int, size: Callable[[V], int]) -> None:
+        self._budget, self._size = budget, size
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._used = 0
+
+    def get(self, key: Hashable, compute: Callable[..., V], *args: Any) -> V:
+        """The value of `key`, computed as compute(*args) when it is not kept."""
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+            return found
+        value = compute(*args)
+        self._items[key] = value
+        self._used += self._size(value) + 1
+        while self._used > self._budget and len(self._items) > 1:
+            _, dropped = self._items.popitem(last=False)
+            self._used -= self._size(dropped) + 1
+        return value
 
 
 def _pairs(matcher: Any) -> Iterator[tuple[int, float]]:
@@ -55,23 +79,11 @@ class Scorer:
         self._lengths = lengths
         self._doc_count = reader.doc_count_all()
         self._average = {f: reader.field_length(f) / (self._doc_count or 1) or 1 for f in FIELDS}
-        self._cache: OrderedDict[tuple[str, str], Postings] = OrderedDict()
-        self._cached = 0
+        self._cache: SizedCache[Postings] = SizedCache(CACHE_POSTINGS, lambda p: len(p[0]))
 
     def postings(self, field: str, term: str) -> Postings:
         """The records holding `term` in `field` with the term's part of their BM25 score."""
-        key = (field, term)
-        found = self._cache.get(key)
-        if found is not None:
-            self._cache.move_to_end(key)
-            return found
-        found = self._read(field, term)
-        self._cache[key] = found
-        self._cached += len(found[0]) + 1
-        while self._cached > CACHE_POSTINGS and len(self._cache) > 1:
-            _, dropped = self._cache.popitem(last=False)
-            self._cached -= len(dropped[0]) + 1
-        return found
+        return self._cache.get((field, term), self._read, field, term)
 
     def _read(self, field: str, term: str) -> Postings:
         reader = self._reader

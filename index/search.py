@@ -31,7 +31,7 @@ from index.build import POINTER, current_dir, load_meta
 from index.errors import IndexMissingError
 from index.haystack import Haystack, read_vocabulary
 from index.query import Speller, Synonyms, is_latin_word, parse_query
-from index.scoring import Scorer
+from index.scoring import Scorer, SizedCache
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ class IssueSummary:
     entries: tuple[Hit, ...] = field(default=())  # in file order, score 0
 
 
+CACHE_RECORDS = 300_000  # record numbers kept in the per-word caches of a generation
+
+
 class _Generation:
     """One opened index generation: haystack (recall), scorer (BM25 over Whoosh), meta.json."""
 
@@ -99,6 +102,10 @@ class _Generation:
         rank = {date: number for number, date in enumerate(sorted(set(hay.issues)))}
         self.newest = [-rank[date] for date in hay.issues]  # smaller: newer issue
         self._speller: Speller | None = None
+        self.words: SizedCache[tuple[set[int], ...]] = SizedCache(
+            CACHE_RECORDS, lambda sets: sum(len(s) for s in sets)
+        )
+        self.terms: SizedCache[list[str]] = SizedCache(CACHE_RECORDS, len)
 
     def close(self) -> None:
         self.haystack.close()
@@ -112,28 +119,24 @@ class _Generation:
         return self._speller
 
     def hit(self, record: int, score: float) -> Hit:
-        fields = self.haystack.entry(record)
-        return Hit(
-            issue=fields["issue"],
-            section=fields["section"],
-            title=fields["title"],
-            source=fields["source"],
-            url=fields["url"],
-            summary=fields["summary"],
-            score=round(score, 4),
-            tags=tuple(fields["tags"]),
-        )
+        issue, section, title, source, url, summary, tags, _ = self.haystack.entry(record)
+        return Hit(issue, section, title, source, url, summary, round(score, 4), tags)
+
+
+def _word_terms(gen: _Generation, lowered: str) -> list[str]:
+    """jieba words of the index inside a query word (no jieba needed at query time)."""
+    candidates = {lowered, *latin_runs(lowered)}
+    for run in cjk_runs(lowered):
+        candidates.update(run[i : i + n] for n in range(2, 5) for i in range(len(run) - n + 1))
+    return [t for t in candidates if gen.scorer.has_term(t)]
 
 
 def _score_terms(gen: _Generation, words: Iterable[str]) -> list[str]:
-    """jieba words of the index inside the query words (no jieba needed at query time)."""
+    """The index's jieba words inside the query words (remembered per word)."""
     terms: set[str] = set()
     for word in words:
         lowered = word.lower()
-        candidates = {lowered, *latin_runs(lowered)}
-        for run in cjk_runs(lowered):
-            candidates.update(run[i : i + n] for n in range(2, 5) for i in range(len(run) - n + 1))
-        terms.update(t for t in candidates if gen.scorer.has_term(t))
+        terms.update(gen.terms.get(lowered, _word_terms, gen, lowered))
     return sorted(terms)
 
 
@@ -171,7 +174,9 @@ def _match(
     scope = hay.in_section(section) if section else None
     literal, found, titled, unmatched = [], [], [], []
     for word in words:
-        lit, syn, lit_title, titles_here = _word(hay, word, synonyms.of(word))
+        others = synonyms.of(word)
+        key = (word.lower(), others)
+        lit, syn, lit_title, titles_here = gen.words.get(key, _word, hay, word, others)
         if scope is not None:
             lit, syn = lit & scope, syn & scope
         literal.append(lit)
@@ -302,7 +307,7 @@ class Archive:
             return IssueSummary(date=date, title=info["title"])
         gen = self._gen
         records = [r for r, issue in enumerate(gen.haystack.issues) if issue == date]
-        records.sort(key=lambda r: gen.haystack.entry(r)["pos"])
+        records.sort(key=lambda r: gen.haystack.entry(r)[-1])  # the entry's place in the file
         hits = tuple(gen.hit(r, 0.0) for r in records)
         return IssueSummary(date=date, title=info["title"], entries=hits)
 
