@@ -26,7 +26,8 @@ from pathlib import Path
 POSTINGS = "grams.bin"
 KEYS = "grams.txt"
 STARTS = "grams.idx"
-INTERSECT = 3  # bigrams whose records are intersected; the rest is left to the exact check
+INTERSECT_RATIO = 20  # intersect with a bigram's records while they are at most this many
+# times the candidates left (a text check costs about as much as 20 set lookups)
 
 
 def bigrams(text: str) -> set[str]:
@@ -80,8 +81,9 @@ class Grams:
     def candidates(self, word: str) -> tuple[set[int] | None, bool]:
         """Records that may contain `word` (lower-cased), and whether they all do.
 
-        They are the records holding its rarest bigrams (up to INTERSECT of them); for a word
-        of two characters, those are exactly the records that contain it. (None, False) when
+        They are the records holding all of its bigrams, rarest first, as long as intersecting
+        costs less than checking the texts; for a word of two characters, those are exactly
+        the records that contain it. (None, False) when
         the word has no bigram (one character): the caller must look at every record.
         """
         grams = bigrams(word)
@@ -96,7 +98,9 @@ class Grams:
             numbers.append((starts[number + 1] - starts[number], number))
         numbers.sort()
         found = set(self._records(numbers[0][1]))
-        for _, number in numbers[1:INTERSECT]:
+        for count, number in numbers[1:]:
+            if count > len(found) * INTERSECT_RATIO:  # checking the texts is cheaper now
+                break
             found.intersection_update(self._records(number))
         return found, len(word) == 2
 

@@ -12,6 +12,7 @@ of bounded size (LRU), so that a query costs dictionary lookups and one loop ove
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from math import log
@@ -21,7 +22,8 @@ from whoosh.scoring import bm25
 
 FIELDS = ("title", "body")
 B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F's defaults, the weighting the searcher used
-CACHE_POSTINGS = 1_000_000  # (record, part) pairs kept, about 12 bytes each
+CACHE_POSTINGS = 3_000_000  # (record, part) pairs kept, 12 bytes each
+SEEK_FACTOR = 16  # postings this many times longer than the records: binary search instead
 
 Postings = tuple[array, array]  # records (uint32), bm25 parts (double)
 _EMPTY: Postings = (array("I"), array("d"))
@@ -109,9 +111,23 @@ class Scorer:
         """BM25F scores of those of `records` that hold at least one of `terms`."""
         scores: dict[int, float] = {}
         get = scores.get
+        wanted = sorted(records)
         for term in terms:
             for field in FIELDS:
-                for record, part in zip(*self.postings(field, term), strict=True):
-                    if record in records:
-                        scores[record] = get(record, 0.0) + part
+                numbers, parts = self.postings(field, term)
+                if len(wanted) * SEEK_FACTOR < len(numbers):  # few records: look them up
+                    pairs = _seek(numbers, parts, wanted)
+                else:
+                    pairs = ((r, p) for r, p in zip(numbers, parts, strict=True) if r in records)
+                for record, part in pairs:
+                    scores[record] = get(record, 0.0) + part
         return scores
+
+
+def _seek(numbers: array, parts: array, wanted: list[int]) -> Iterator[tuple[int, float]]:
+    """(record, part) of the `wanted` records (sorted) in sorted postings, by binary search."""
+    end = len(numbers)
+    for record in wanted:
+        at = bisect_left(numbers, record)
+        if at < end and numbers[at] == record:
+            yield record, parts[at]

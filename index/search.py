@@ -82,7 +82,7 @@ class IssueSummary:
     entries: tuple[Hit, ...] = field(default=())  # in file order, score 0
 
 
-CACHE_RECORDS = 300_000  # record numbers kept in the per-word caches of a generation
+CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word caches of a generation
 
 
 class _Generation:
@@ -200,30 +200,37 @@ def _match(
     return _Match(groups, terms, matched_all and bool(matches), unmatched)
 
 
+def _ranked(group: set[int], scores: dict[int, float], newest: list[int], needed: int) -> list[int]:
+    """The first `needed` records of a group: by score, then newest issue, then file order."""
+
+    def order(record: int) -> tuple[float, int, int]:
+        return (-round(scores.get(record, 0.0), 6), newest[record], record)
+
+    if needed < len(group) // 4:
+        return heapq.nsmallest(needed, group, key=order)
+    return sorted(group, key=order)[:needed]
+
+
 def _page(
-    gen: _Generation, groups: list[set[int]], scores: dict[int, float], offset: int, limit: int
-) -> list[int]:
-    """Records `offset`..`offset + limit` of the groups in order; within a group by score,
-    ties (and unscored records) newest issue first, then in file order."""
-    newest, page = gen.newest, []
+    gen: _Generation, match: _Match, offset: int, limit: int
+) -> tuple[list[int], dict[int, float]]:
+    """Records `offset`..`offset + limit` of the groups in order, and their scores. Within a
+    group by score, ties (and unscored records) newest issue first, then in file order; only
+    the groups the page reaches are scored."""
+    newest, page, scores = gen.newest, [], {}
     skip, room = offset, limit
-    for group in groups:
+    for group in match.groups:
         if room <= 0:
             break
         if skip >= len(group):
             skip -= len(group)
             continue
-
-        def order(record: int) -> tuple[float, int, int]:
-            return (-round(scores.get(record, 0.0), 6), newest[record], record)
-
-        if skip + room < len(group) // 4:
-            ranked = heapq.nsmallest(skip + room, group, key=order)
-        else:
-            ranked = sorted(group, key=order)
-        page.extend(ranked[skip : skip + room])
+        group_scores = gen.scorer.scores(group, match.terms)
+        chosen = _ranked(group, group_scores, newest, skip + room)[skip:]
+        page.extend(chosen)
+        scores.update((record, group_scores.get(record, 0.0)) for record in chosen)
         room, skip = limit - len(page), 0
-    return page
+    return page, scores
 
 
 class Archive:
@@ -271,8 +278,7 @@ class Archive:
         gen = self._gen
         parsed = parse_query(query, gen.sections)
         match = _match(gen, parsed.words, self.synonyms, parsed.section)
-        scores = gen.scorer.scores(set().union(*match.groups), match.terms)
-        page = _page(gen, match.groups, scores, max(offset, 0), max(limit, 0))
+        page, scores = _page(gen, match, max(offset, 0), max(limit, 0))
         return SearchResult(
             query=query,
             total=match.total,
