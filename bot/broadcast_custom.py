@@ -1,10 +1,12 @@
 """The customer-service lane of a broadcast: many sends in flight, states written in batches.
 
 A sliding window: deliveries are claimed from the database (pending → sending) in batches, at
-most `window` (2 × concurrency) at a time, and handed to `concurrency` workers sharing one rate
-limiter; results are written back in batches as they come (sending → sent / failed, or back to
-pending for the ones a fatal error kept from being sent). So at a crash, at most `window`
-deliveries are left 'sending': those are in doubt (WeChat may or may not have taken them).
+most `window` (2 × concurrency) at a time, going through the campaign in openid order, and
+handed to `concurrency` workers sharing one rate limiter; results are written back in batches
+of a quarter of the concurrency, or at least every 0.1 s (sending → sent / failed, or back to
+pending for the ones a fatal error kept from being sent): a transaction per result would cost
+more than the send. So at a crash, at most `window` deliveries are left 'sending': those are in
+doubt (WeChat may or may not have taken them).
 
 Per-recipient errors: 43004 unsubscribes the follower; 45015 (outside the 48-hour window) moves
 the recipient to the mass lane in auto mode when the mass lane can send its text (a service
@@ -31,6 +33,7 @@ from bot.store_deliveries import Claimed, DeliveryResult
 from bot.wechat_api import FatalError, RecipientError, TransientError, WeChatAPI
 
 UNFOLLOWED, OUTSIDE_WINDOW = 43004, 45015
+FLUSH_EVERY = 0.1  # seconds: results are written back at least this often
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ class CustomLane:
         self._queue: asyncio.Queue[Claimed | None] = asyncio.Queue()
         self._results: list[Result] = []
         self._ready = asyncio.Event()
+        self.flush_at = max(1, concurrency // 4)
+        self._wanted = 1
+        self._after = ""  # the last openid claimed
 
     async def run(self) -> None:
         """Send until nothing is pending; raise the fatal error that stopped it, if any."""
@@ -105,27 +111,37 @@ class CustomLane:
             raise self.stop
 
     async def _feed(self) -> None:
+        """Claim while fewer than `window` are out; write results back a batch at a time."""
         outstanding, exhausted = 0, False
+        refill_at = self.window - max(1, self.concurrency // 2)
         while True:
-            if (
-                self.stop is None
-                and not exhausted
-                and outstanding <= self.window - self.concurrency
-            ):
+            if self.stop is None and not exhausted and outstanding <= refill_at:
                 batch = await self.store.claim_batch(
-                    self.campaign_id, self.owner, self.window - outstanding, channel="custom"
+                    self.campaign_id,
+                    self.owner,
+                    self.window - outstanding,
+                    channel="custom",
+                    after=self._after,
                 )
                 exhausted = not batch
+                if batch:
+                    self._after = batch[-1].openid
                 for delivery in batch:
                     self._queue.put_nowait(delivery)
                 outstanding += len(batch)
             if outstanding == 0 and (exhausted or self.stop is not None):
                 return
-            if not self._results:
-                self._ready.clear()
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._ready.wait(), 0.25)
+            await self._results_worth_writing(outstanding)
             outstanding -= await self._flush()
+
+    async def _results_worth_writing(self, outstanding: int) -> None:
+        """Wait for a quarter of `concurrency` results (or all that are out), at most 0.1 s."""
+        self._wanted = 1 if self.stop is not None else min(self.flush_at, outstanding)
+        if len(self._results) < self._wanted:
+            self._ready.clear()
+            with suppress(TimeoutError):
+                async with asyncio.timeout(FLUSH_EVERY):
+                    await self._ready.wait()
 
     async def _flush(self) -> int:
         results, self._results = self._results, []
@@ -155,10 +171,15 @@ class CustomLane:
             if self.stop is not None:
                 result = Result(delivery, "pending")
             else:
-                result = await self._send(delivery)
+                try:
+                    result = await self._send(delivery)
+                except Exception as exc:  # a bug, not WeChat: stop; this one may have gone
+                    self.stop = self.stop or exc
+                    result = Result(delivery, "doubt")
             self._count(result)
             self._results.append(result)
-            self._ready.set()
+            if len(self._results) >= self._wanted or self.stop is not None:
+                self._ready.set()
 
     async def _send(self, delivery: Claimed) -> Result:
         text = self.texts[delivery.digest_key]

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from time import time_ns
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 
 from bot.errors import UserError
 from bot.schema import Database, campaigns, deliveries, utcnow
@@ -175,10 +175,14 @@ class CampaignStore(Database):
             )
 
     async def mark_planned(self, campaign_id: int) -> None:
+        """Every delivery is recorded; PostgreSQL's statistics are refreshed for the new rows
+        (until analyzed, a freshly filled table looks empty to its planner)."""
         async with self.write() as conn:
             await conn.execute(
                 update(campaigns).where(c.id == campaign_id).values(planned_at=utcnow())
             )
+            if self.is_postgres:
+                await conn.execute(text("ANALYZE deliveries"))
 
     # --- the lease ----------------------------------------------------------------------------
 

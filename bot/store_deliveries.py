@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from bot.schema import Database, campaigns, deliveries, previews, utcnow
 from bot.store_campaigns import in_doubt_condition
 
 c, d = campaigns.c, deliveries.c
 RESULTS = ("sent", "failed", "skipped")
+CHUNK = 1000  # rows per statement: well under either database's limit of bound values
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,23 @@ class DeliveryStore(Database):
         channel: str | None = None,
         digest_key: str | None = None,
         batch_id: str | None = None,
+        after: str = "",
     ) -> list[Claimed]:
         """Up to `limit` pending deliveries made 'sending' for `owner`, who must hold the lease.
 
-        Empty when none are left or the lease is not ours. The pending rows are picked and
-        locked first (PostgreSQL: SKIP LOCKED, so concurrent claimers never take the same row),
-        then marked. batch_id, if given, is recorded on them (a mass send's clientmsgid is
-        derived from it, so a resend cannot reach anyone twice).
+        Empty when none are left or the lease is not ours (never held, someone else's, or run
+        out). The first pending rows in openid order are picked and locked (PostgreSQL: SKIP
+        LOCKED, so concurrent claimers never take the same row), then marked by primary key in
+        one statement per thousand (a single UPDATE with the pick as a subquery lets
+        PostgreSQL's planner, with stale statistics, scan every pending row per claimed one).
+        batch_id, if given, is recorded on them (a mass send's clientmsgid is derived from it,
+        so a resend cannot reach anyone twice); otherwise they keep theirs. `after`: only
+        openids after it, for a claimer going through a campaign in openid order (PostgreSQL's
+        index keeps the rows claimed before until they are vacuumed: scanning past all of them
+        at every claim made each one slower than the last).
         """
         pick = select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id).where(
-            d.campaign_id == campaign_id, d.status == "pending"
+            d.campaign_id == campaign_id, d.status == "pending", d.openid > after
         )
         if channel is not None:
             pick = pick.where(d.channel == channel)
@@ -100,6 +108,11 @@ class DeliveryStore(Database):
         pick = pick.order_by(d.openid).limit(limit)
         if self.is_postgres:
             pick = pick.with_for_update(skip_locked=True)
+        values: dict[str, Any] = dict(
+            status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=utcnow()
+        )
+        if batch_id is not None:
+            values["batch_id"] = batch_id
         async with self.write() as conn:
             if not await self._holds_lease(conn, campaign_id, owner):
                 return []
@@ -107,8 +120,13 @@ class DeliveryStore(Database):
                 Claimed(openid, channel_, key, attempts + 1, batch_id or batch)
                 for openid, channel_, key, attempts, batch in await conn.execute(pick)
             ]
-            if claimed:
-                await conn.execute(_claim(campaign_id, owner), [_claim_row(x) for x in claimed])
+            for start in range(0, len(claimed), CHUNK):
+                openids = [one.openid for one in claimed[start : start + CHUNK]]
+                await conn.execute(
+                    update(deliveries)
+                    .where(d.campaign_id == campaign_id, d.openid.in_(openids))
+                    .values(values)
+                )
         return claimed
 
     async def _holds_lease(self, conn: Any, campaign_id: int, owner: str) -> bool:
@@ -123,32 +141,32 @@ class DeliveryStore(Database):
     async def mark_results(
         self, campaign_id: int, owner: str, results: Sequence[DeliveryResult]
     ) -> None:
-        """Record the outcomes of sends claimed by `owner`, all in one transaction."""
-        if not results:
-            return
-        rows = []
+        """Record the outcomes of sends claimed by `owner`, all in one transaction.
+
+        One UPDATE per distinct outcome (nearly always just "sent"), not one per delivery.
+        """
+        groups: dict[tuple[str, int | None, str | None], list[str]] = {}
         for r in results:
             if r.status not in RESULTS:
                 raise ValueError(f"a delivery ends sent, failed or skipped, not {r.status!r}")
             error = None if r.error is None else r.error[:500]
-            rows.append(dict(b_openid=r.openid, b_status=r.status, b_code=r.errcode, b_err=error))
-        stmt = (
-            update(deliveries)
-            .where(
-                d.campaign_id == campaign_id,
-                d.openid == bindparam("b_openid"),
-                d.status == "sending",
-                d.claimed_by == owner,
-            )
-            .values(
-                status=bindparam("b_status"),
-                errcode=bindparam("b_code"),
-                error=bindparam("b_err"),
-                updated_at=utcnow(),
-            )
-        )
+            groups.setdefault((r.status, r.errcode, error), []).append(r.openid)
+        if not groups:
+            return
+        now = utcnow()
         async with self.write() as conn:
-            await conn.execute(stmt, rows)
+            for (status, errcode, error), openids in groups.items():
+                for start in range(0, len(openids), CHUNK):
+                    await conn.execute(
+                        update(deliveries)
+                        .where(
+                            d.campaign_id == campaign_id,
+                            d.status == "sending",
+                            d.claimed_by == owner,
+                            d.openid.in_(openids[start : start + CHUNK]),
+                        )
+                        .values(status=status, errcode=errcode, error=error, updated_at=now)
+                    )
 
     async def release(
         self, campaign_id: int, owner: str, openids: Sequence[str], channel: str | None = None
@@ -222,22 +240,3 @@ class DeliveryStore(Database):
                     openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
                 )
             )
-
-
-def _claim(campaign_id: int, owner: str) -> Any:
-    """One delivery (by primary key) made 'sending' for owner: for executemany."""
-    return (
-        update(deliveries)
-        .where(d.campaign_id == campaign_id, d.openid == bindparam("b_openid"))
-        .values(
-            status="sending",
-            claimed_by=owner,
-            attempts=bindparam("b_attempts"),
-            batch_id=bindparam("b_batch"),
-            updated_at=utcnow(),
-        )
-    )
-
-
-def _claim_row(claimed: Claimed) -> dict[str, Any]:
-    return {"b_openid": claimed.openid, "b_attempts": claimed.attempts, "b_batch": claimed.batch_id}

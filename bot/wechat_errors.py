@@ -97,8 +97,12 @@ def raise_for(path: str, data: dict[str, Any], accept: frozenset[int]) -> None:
 
 
 async def read_bounded(resp: aiohttp.ClientResponse) -> bytes:
-    if (resp.content_length or 0) > MAX_ANSWER_BYTES:
-        raise FatalError(ERR_BAD_ANSWER, f"answer of {resp.content_length} bytes is too large")
+    """The answer's body, at most MAX_ANSWER_BYTES (read at once when its length is given)."""
+    length = resp.content_length
+    if length is not None:
+        if length > MAX_ANSWER_BYTES:
+            raise FatalError(ERR_BAD_ANSWER, f"answer of {length} bytes is too large")
+        return await resp.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(65536):

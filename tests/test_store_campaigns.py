@@ -134,6 +134,7 @@ async def test_claims_never_overlap_between_concurrent_claimers(store_url: str) 
         async def drain(store: Store) -> list[str]:
             got: list[str] = []
             while batch := await store.claim_batch(cid, "sender", 37, channel="custom"):
+                assert len(batch) <= 37
                 got += [one.openid for one in batch]
             return got
 
