@@ -175,7 +175,7 @@ def campaigns_table(rows: list[dict[str, Any]]) -> None:
             (row["finished_at"] or "")[:16],
             str(n["sent"]),
             str(n["pending"]),
-            str(n["sending"]),
+            str(row["in_doubt"]),
             str(n["failed"]),
             str(n["skipped"]),
         )
