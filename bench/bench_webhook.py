@@ -216,7 +216,7 @@ def main() -> None:
         archive={"index_dir": str(work / "index")},
         storage={"url": f"sqlite:///{work / 'bench.db'}"},
     )
-    count = int(args.seconds * 12_000) + 10_000  # more than any run can send
+    count = int(args.seconds * 25_000) + 20_000  # more than any run can send
     results = []
     bare, port = start_server("bare", settings)
     results.append(run_load("bare", port, zipf_queries(count, 1), False, args.seconds))
