@@ -33,7 +33,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_archive.py
 	$(BIN)/python bench/bench_webhook.py
-	$(BIN)/python bench/bench_broadcast.py $(if $(NEURALTALK_TEST_PG_URL),--pg $(NEURALTALK_TEST_PG_URL))
+	$(BIN)/python bench/bench_broadcast.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
