@@ -121,10 +121,10 @@ class Webhook:
         if message.kind != "event":
             self.interactions.note(message.openid)
         try:
-            text = await asyncio.wait_for(
-                self.dedupe.run(message.dedupe_key, lambda: reply_to(message, self.deps)),
-                REPLY_DEADLINE,
-            )
+            async with asyncio.timeout(REPLY_DEADLINE):  # no extra task, unlike wait_for
+                text = await self.dedupe.run(
+                    message.dedupe_key, lambda: reply_to(message, self.deps)
+                )
         except TimeoutError:
             log.warning("no reply to %s within %s s; answering success", message.dedupe_key,
                         REPLY_DEADLINE)  # fmt: skip

@@ -9,6 +9,7 @@ text made safe for the CDATA sections wechatpy writes without escaping.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -152,8 +153,11 @@ def parse_incoming(body: bytes | str) -> Incoming:
         raise Rejected(400, f"malformed message field ({type(exc).__name__}: {exc})") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def cdata_safe(text: str) -> str:
-    """Text that cannot break the CDATA section wechatpy puts it in (PLATFORM.md)."""
+    """Text that cannot break the CDATA section wechatpy puts it in (PLATFORM.md).
+
+    Cached: replies to popular queries are the same cached page text, sanitised once."""
     return _NOT_XML.sub("", text).replace("]]>", "]]]]><![CDATA[>")
 
 
