@@ -102,7 +102,7 @@ def _coerce(section: str, key: str, value: Any, target: type) -> Any:
         return "" if value is None else str(value)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"configuration key {section}.{key} must be a {target.__name__}, got {value!r}"
+            f"configuration key {section}.{key} must be a number ({target.__name__}), got {value!r}"
         ) from None
 
 
@@ -135,6 +135,8 @@ def _validate(settings: Settings) -> None:
     key = settings.wechat.encoding_aes_key
     if key and len(key) != 43:
         raise ConfigError("wechat.encoding_aes_key must be the 43 characters WeChat shows")
+    if key and not settings.wechat.appid:
+        raise ConfigError("set wechat.appid: safe mode (wechat.encoding_aes_key) checks it")
     if not 0 < settings.server.port < 65536:
         raise ConfigError(f"server.port must be between 1 and 65535, got {settings.server.port}")
     if settings.broadcast.concurrency < 1:
