@@ -34,7 +34,7 @@ from index.parse import Issue, ParseWarning
 POINTER = "CURRENT"
 META = "meta.json"
 LOCK = ".ingest.lock"
-META_VERSION = 1
+META_VERSION = 2  # raise when the files of a generation change: older ones are rebuilt
 INLINE_LIMIT = 1  # whoosh-reloaded 2.7.5 cannot inline (W3TermInfo.set_inline is missing)
 
 
@@ -74,6 +74,17 @@ def current_dir(index_dir: Path) -> Path | None:
         return None
     gen = index_dir / name
     return gen if name and (gen / META).is_file() else None
+
+
+def live_generation(index_dir: Path) -> Path | None:
+    """The live generation when this version of neuraltalk can read it, else None.
+
+    A generation written by another version (META_VERSION differs) is not cloned: the next
+    ingest starts a fresh generation from the files it is given."""
+    gen = current_dir(index_dir)
+    if gen is None or load_meta(gen).get("version") != META_VERSION:
+        return None
+    return gen
 
 
 def load_meta(gen_dir: Path | None) -> dict[str, Any]:
@@ -193,9 +204,9 @@ def write_generation(
     """
     from whoosh import index as whoosh_index
 
-    live = current_dir(index_dir)
+    live = live_generation(index_dir)
     meta = load_meta(live)
-    number = int(meta["generation"]) + 1
+    number = int(load_meta(current_dir(index_dir))["generation"]) + 1
     fresh = index_dir / f"gen-{number:06d}"
     if fresh.exists():
         shutil.rmtree(fresh)
@@ -283,7 +294,7 @@ def ingest(index_dir: Path, paths: Sequence[Path], *, procs: int = 2) -> IngestR
     report = IngestReport()
     files, report.errors = collect_files(paths)
     with ingest_lock(index_dir):
-        meta = load_meta(current_dir(index_dir))
+        meta = load_meta(live_generation(index_dir))
         known = {info["hash"] for info in meta["issues"].values()}
         changed: dict[str, tuple[Issue, str]] = {}
         for path in files:

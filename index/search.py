@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from index.analysis import cjk_runs, latin_runs
-from index.build import POINTER, current_dir, load_meta
+from index.build import META_VERSION, POINTER, current_dir, load_meta
 from index.errors import IndexMissingError
 from index.haystack import Haystack, read_vocabulary
 from index.query import Speller, Synonyms, is_latin_word, parse_query
@@ -244,6 +244,11 @@ class Archive:
         if gen_dir is None:
             raise IndexMissingError(
                 f"there is no index in {index_dir} yet: run `neuraltalk ingest` first"
+            )
+        if load_meta(gen_dir).get("version") != META_VERSION:
+            raise IndexMissingError(
+                f"the index in {index_dir} was made by another version of neuraltalk: "
+                "run `neuraltalk ingest` to rebuild it"
             )
         self._gen = _Generation(gen_dir)
 

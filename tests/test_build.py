@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from index.build import POINTER, current_dir, ingest, ingest_lock, load_meta, write_generation
-from index.errors import ArchiveError
+from index.errors import ArchiveError, IndexMissingError
 from index.parse import parse_file
 from index.search import Archive
 
@@ -172,3 +172,18 @@ def test_an_open_archive_reloads_after_an_ingest(corpus_dir: Path, tmp_path: Pat
         assert archive.issue("2019-03-31") is not None
     finally:
         archive.close()
+
+
+def test_an_index_of_another_version_is_rebuilt_not_misread(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    ingest(index_dir, [corpus_dir / SHIPPED])
+    meta_path = current_dir(index_dir) / "meta.json"
+    meta_path.write_text(meta_path.read_text(encoding="utf-8").replace(
+        '"version": 2', '"version": 1'), encoding="utf-8")  # fmt: skip
+    with pytest.raises(IndexMissingError, match="run `neuraltalk ingest` to rebuild it"):
+        Archive.open(index_dir)
+    report = ingest(index_dir, [corpus_dir / SHIPPED])
+    assert report.ok and len(report.ingested) == 1 and not report.unchanged
+    assert titles(index_dir, "华为")
