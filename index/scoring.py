@@ -14,11 +14,9 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from math import log
 from typing import Any, Generic, TypeVar
-
-from whoosh.scoring import bm25
 
 FIELDS = ("title", "body")
 B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F's defaults, the weighting the searcher used
@@ -53,8 +51,8 @@ class SizedCache(Generic[V]):
         return value
 
 
-def _pairs(matcher: Any) -> Iterator[tuple[int, float]]:
-    """(docnum, weight) of a matcher; a Whoosh 3 leaf matcher is read a block at a time."""
+def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """(docnums, weights) of a matcher, a block at a time for a Whoosh 3 leaf matcher."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
     from whoosh.matching.wrappers import FilterMatcher
 
@@ -64,11 +62,11 @@ def _pairs(matcher: Any) -> Iterator[tuple[int, float]]:
         while matcher.is_active():
             matcher._read_ids()
             matcher._read_weights()
-            yield from zip(matcher._ids, matcher._weights, strict=True)
+            yield matcher._ids, matcher._weights
             matcher._next_block()
         return
     while matcher.is_active():
-        yield matcher.id(), matcher.weight()
+        yield (matcher.id(),), (matcher.weight(),)
         matcher.next()
 
 
@@ -94,14 +92,20 @@ class Scorer:
         idf = log(self._doc_count / (reader.doc_frequency(field, term) + 1)) + 1
         average, lengths, record_of = self._average[field], self._lengths[field], self._record_of
         records, parts = array("I"), array("d")
+        k1_plus, b_rest = K1 + 1, 1 - B
         for leaf, offset in reader.leaf_readers():
             if (field, term) not in leaf:
                 continue
-            for docnum, weight in _pairs(leaf.postings(field, term)):
-                record = record_of.get(docnum + offset)
-                if record is not None:
+            for docnums, weights in _blocks(leaf.postings(field, term)):
+                for docnum, tf in zip(docnums, weights, strict=True):
+                    record = record_of.get(docnum + offset)
+                    if record is None:
+                        continue
+                    length = lengths[record] or 1  # whoosh.scoring.bm25, written out: same floats
                     records.append(record)
-                    parts.append(bm25(idf, weight, lengths[record] or 1, average, B, K1))
+                    parts.append(
+                        idf * ((tf * k1_plus) / (tf + K1 * (b_rest + B * length / average)))
+                    )
         return records, parts
 
     def has_term(self, term: str) -> bool:
@@ -110,17 +114,22 @@ class Scorer:
     def scores(self, records: set[int], terms: Iterable[str]) -> dict[int, float]:
         """BM25F scores of those of `records` that hold at least one of `terms`."""
         scores: dict[int, float] = {}
-        get = scores.get
-        wanted = sorted(records)
+        wanted: list[int] = []  # `records` sorted, when some postings are searched
         for term in terms:
             for field in FIELDS:
                 numbers, parts = self.postings(field, term)
-                if len(wanted) * SEEK_FACTOR < len(numbers):  # few records: look them up
-                    pairs = _seek(numbers, parts, wanted)
+                if len(records) * SEEK_FACTOR < len(numbers):  # few records: look them up
+                    wanted = wanted or sorted(records)
+                    pairs: Iterable[tuple[int, float]] = _seek(numbers, parts, wanted)
                 else:
-                    pairs = ((r, p) for r, p in zip(numbers, parts, strict=True) if r in records)
+                    pairs = zip(numbers, parts, strict=True)
+                if not scores:  # the first: no sums yet
+                    scores = {record: part for record, part in pairs if record in records}
+                    continue
+                get = scores.get
                 for record, part in pairs:
-                    scores[record] = get(record, 0.0) + part
+                    if record in records:
+                        scores[record] = get(record, 0.0) + part
         return scores
 
 

@@ -82,6 +82,7 @@ class IssueSummary:
     entries: tuple[Hit, ...] = field(default=())  # in file order, score 0
 
 
+ROUNDING = 1e-6  # scores are compared rounded to 6 places; a margin wider than the rounding
 CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word caches of a generation
 
 
@@ -206,6 +207,10 @@ def _ranked(group: set[int], scores: dict[int, float], newest: list[int], needed
     def order(record: int) -> tuple[float, int, int]:
         return (-round(scores.get(record, 0.0), 6), newest[record], record)
 
+    if 0 < needed < len(scores) // 4:  # only records scoring near the needed-th best qualify
+        cut = heapq.nlargest(needed, scores.values())[-1] - ROUNDING
+        if cut > 0:  # then unscored records (0) come after them too
+            group = {record for record, score in scores.items() if score >= cut}
     if needed < len(group) // 4:
         return heapq.nsmallest(needed, group, key=order)
     return sorted(group, key=order)[:needed]
