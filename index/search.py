@@ -155,13 +155,23 @@ class _Match:
         return sum(len(g) for g in self.groups)
 
 
+def _shortest(word: str, others: Sequence[str]) -> list[str]:
+    """The synonyms worth looking up: one holding `word` or a shorter synonym (二值化 holds
+    二值) adds no record and no title to theirs, so only the union is needed."""
+    kept: list[str] = [word.lower()]
+    for other in sorted({o.lower() for o in others}, key=len):
+        if not any(shorter in other for shorter in kept):
+            kept.append(other)
+    return kept[1:]
+
+
 def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[set[int], ...]:
     """Records with `word`, with a synonym only, and whose title has `word` / any of them."""
     literal = hay.find(word)
     lit_title = hay.titled(literal, word)
     synonym: set[int] = set()
     any_title = set(lit_title)
-    for other in others:
+    for other in _shortest(word, others):
         found = hay.find(other)
         synonym |= found
         any_title |= hay.titled(found, other)
