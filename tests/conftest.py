@@ -1,11 +1,16 @@
-"""Fixtures shared by every test module: the real corpus and the real PostgreSQL."""
+"""Fixtures shared by the test modules: the real corpus, the real PostgreSQL, a SQLite store,
+the fake WeChat API on loopback, and archive indexes built once per session."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from bot.mock_wechat import MockWeChat, serve_mock
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -49,3 +54,18 @@ def corpus_index(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     report = ingest(index_dir, [corpus_dir])
     assert not report.errors, report.errors
     return index_dir
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A real SQLite store in tmp_path (test_store*.py override it for both databases)."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'nt.db'}")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def mock() -> AsyncIterator[MockWeChat]:
+    """The fake WeChat API server on a free loopback port."""
+    async with serve_mock() as server:
+        yield server

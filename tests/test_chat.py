@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -20,13 +20,6 @@ from bot.webhook import create_app
 from index.search import Archive
 
 Server = Callable[[web.Application], Awaitable[TestServer]]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite:///{tmp_path / 'nt.db'}")
-    yield store
-    await store.close()
 
 
 async def serve(

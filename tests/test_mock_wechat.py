@@ -15,15 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.mock_wechat import MockWeChat, serve_mock
+from bot.mock_wechat import serve_mock
 
 CREDS = {"grant_type": "client_credential", "appid": "wx1", "secret": "s"}
-
-
-@pytest.fixture
-async def mock() -> AsyncIterator[MockWeChat]:
-    async with serve_mock() as server:
-        yield server
 
 
 @pytest.fixture

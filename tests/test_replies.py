@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -20,13 +20,6 @@ from index.search import Archive
 
 Client = Callable[[web.Application], Awaitable[TestClient]]
 NUMBERED = re.compile(r"^(\d+)\. ", re.M)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite:///{tmp_path / 'nt.db'}")
-    yield store
-    await store.close()
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import asyncio
 import re
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -23,13 +23,6 @@ from index.search import Archive
 
 ROOT = Path(__file__).resolve().parent.parent
 Client = Callable[[web.Application], Awaitable[TestClient]]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite:///{tmp_path / 'nt.db'}")
-    yield store
-    await store.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.config import WechatSettings
 from bot.errors import UserError
-from bot.mock_wechat import MockWeChat, serve_mock
+from bot.mock_wechat import MockWeChat
 from bot.store import Store
 from bot.wechat_api import (
     ERR_BAD_ANSWER,
@@ -30,12 +30,6 @@ from bot.wechat_api import (
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.005, jitter=0.001)
 SECRET = "s3cret-app-secret"
 CUSTOM = "/cgi-bin/message/custom/send"
-
-
-@pytest.fixture
-async def mock() -> AsyncIterator[MockWeChat]:
-    async with serve_mock() as server:
-        yield server
 
 
 @pytest.fixture
