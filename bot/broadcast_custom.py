@@ -53,7 +53,6 @@ class Tally:
     in_doubt: int = 0
     unsubscribed: int = 0
     mass_sent: int = 0
-    mass_calls: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
 

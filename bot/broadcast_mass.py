@@ -108,7 +108,6 @@ class MassLane:
             msg_id=msg_id,
         )  # fmt: skip
         self.tally.mass_sent += size
-        self.tally.mass_calls += 1
 
     async def _call(self, batch_id: str, key: str, msgid: str) -> str:
         text = self.texts[key]

@@ -27,7 +27,6 @@ from bot.broadcast_message import Composer
 
 WINDOW = timedelta(hours=48)
 FULL = "full"
-CHANNELS = ("custom", "mass")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from bot.errors import UserError
 
 ENV_PREFIX = "NEURALTALK_"
 DEFAULT_FILE = Path("neuraltalk.yaml")
-SECRET_KEYS = {("wechat", "token"), ("wechat", "secret"), ("wechat", "encoding_aes_key")}
 
 
 class ConfigError(UserError):
@@ -83,7 +82,6 @@ class Settings:
         return dataclasses.replace(self, **changed)
 
 
-SECTIONS = {f.name: f.type for f in fields(Settings) if f.name != "source"}
 _SECTION_CLASSES = {
     "wechat": WechatSettings,
     "archive": ArchiveSettings,

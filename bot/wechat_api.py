@@ -365,9 +365,6 @@ class WeChatAPI:
             if isinstance(t, dict) and "id" in t and "name" in t
         ]
 
-    async def create_tag(self, name: str) -> int:
-        return _tag_id(await self._call("/cgi-bin/tags/create", {"tag": {"name": name}}))
-
     async def get_or_create_tag(self, name: str) -> int:
         """The id of the tag called `name`, created when the account has none."""
         for tag in await self.tags():

@@ -25,7 +25,7 @@ CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _WORD = r"[^\W_" + CJK_CHARS + "]"
 _LATIN_RUN = re.compile(_WORD + r"(?:" + _WORD + r"|[._+#\-])*")
-_WORDLIKE = re.compile(r"[^\W_]")
+WORDLIKE = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 _EDGE = "._-"
 PARALLEL_MIN_TEXTS = 400  # below this, forking costs more than it saves
 
@@ -70,11 +70,6 @@ def cjk_runs(text: str) -> list[str]:
     return _CJK_RUN.findall(text)
 
 
-def is_wordlike(text: str) -> bool:
-    """True when `text` holds at least one letter, digit or CJK character."""
-    return bool(_WORDLIKE.search(text))
-
-
 class JiebaTokenizer(Tokenizer):
     """jieba search-mode words; tokens without a letter, digit or CJK character are dropped."""
 
@@ -94,7 +89,7 @@ class JiebaTokenizer(Tokenizer):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
         for word, start, end in load_jieba().tokenize(value, mode="search"):
-            if not _WORDLIKE.search(word):
+            if not WORDLIKE.search(word):
                 continue
             token.text = word
             token.boost = 1.0
@@ -124,11 +119,11 @@ def cut(text: str) -> list[str]:
     words: list[str] = []
     for number, block in enumerate(jieba.re_han_default.split(text)):
         if number % 2 == 0:  # between runs: jieba yields each character; keep word characters
-            words.extend(c.lower() for c in block if _WORDLIKE.match(c))
+            words.extend(c.lower() for c in block if WORDLIKE.match(c))
             continue
         found = _memo.get(block)
         if found is None:
-            found = [w.lower() for w in jieba.cut_for_search(block) if _WORDLIKE.search(w)]
+            found = [w.lower() for w in jieba.cut_for_search(block) if WORDLIKE.search(w)]
             if len(_memo) < MEMO_MAX:
                 _memo[block] = found
         words.extend(found)

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.analysis import WORDLIKE
 from index.errors import ArchiveError, QueryError
 
 MAX_QUERY_CHARS = 200
@@ -24,7 +25,6 @@ KNOWN_MAX = 10_000
 SECTION_ALIASES = {"新闻": "业界新闻", "开源": "开源项目", "热身": "热身新闻"}
 BUILTIN_SYNONYMS = Path(__file__).with_name("synonyms.yaml")
 _SPLIT = re.compile(r"[\s,，、;；]+")
-_WORDLIKE = re.compile(r"[^\W_]")
 _KEEP_AT_END = "+#"
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9.+#\-]*[a-z0-9+#]")
 
@@ -38,11 +38,9 @@ class ParsedQuery:
 
 def _trim(piece: str) -> str:
     start, end = 0, len(piece)
-    while start < end and not _WORDLIKE.match(piece[start]):
+    while start < end and not WORDLIKE.match(piece[start]):
         start += 1
-    while (
-        end > start and not _WORDLIKE.match(piece[end - 1]) and piece[end - 1] not in _KEEP_AT_END
-    ):
+    while end > start and not WORDLIKE.match(piece[end - 1]) and piece[end - 1] not in _KEEP_AT_END:
         end -= 1
     return piece[start:end]
 
