@@ -34,7 +34,7 @@ from index.parse import Issue, ParseWarning
 POINTER = "CURRENT"
 META = "meta.json"
 LOCK = ".ingest.lock"
-META_VERSION = 2  # raise when the files of a generation change: older ones are rebuilt
+META_VERSION = 3  # raise when the files of a generation change: older ones are rebuilt
 INLINE_LIMIT = 1  # whoosh-reloaded 2.7.5 cannot inline (W3TermInfo.set_inline is missing)
 
 

@@ -1,116 +1,112 @@
-"""Character bigrams of every entry's text: the candidates of an exact substring search.
+"""Where each character bigram occurs in the haystack text: exact substring search by arrays.
 
-An entry whose lower-cased text contains a word contains every two-character piece of it, so
-the entries holding the word's rarest bigram are a superset of those holding the word; checking
-the word in those few texts (index/haystack.py) gives exactly the substring matches without
-reading the rest. Bigrams are taken inside runs of non-space characters, the only places a
-query word (split at spaces) can sit.
+The haystack text (index/haystack.py) is every record's lower-cased text followed by NUL, as
+UTF-8. For each bigram of two characters that are neither whitespace nor NUL, these files keep
+the byte offsets where it starts, ascending:
 
-Files of a generation, written beside the Whoosh index after its commit:
+    grams.keys   the bigrams as uint64 keys, sorted: first code point << 21 | second code point
+    grams.idx    where each key's offsets start in grams.pos, plus the end (uint64)
+    grams.pos    the byte offsets (uint32)
 
-    grams.txt    the bigrams, sorted, one a line
-    grams.idx    where each bigram's records start in grams.bin, and the end (uint32)
-    grams.bin    the record numbers of each bigram, one after the other (uint32)
-
-grams.bin is memory-mapped, so a lookup is a slice of it; the bigrams are read on first use.
+A word of k >= 2 characters starts at offset p exactly when each of its bigrams w[i:i+2]
+starts at p + bytes(w[:i]); the bigrams at i = 0, 2, 4, ... and k-2 cover every character,
+so they suffice. Starting from the rarest one, each further bigram keeps the offsets where it
+is found by binary search in its sorted offsets (numpy, no Python loop per offset): the result
+is every occurrence of the word, with no text to check. A query word is split at whitespace,
+so it never spans two records or two fields (they are joined by newlines). A word of one
+character has no bigram: the caller scans the text for it.
 """
 
 from __future__ import annotations
 
-import mmap
-from array import array
-from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
 
-POSTINGS = "grams.bin"
-KEYS = "grams.txt"
+import numpy as np
+
+KEYS = "grams.keys"
 STARTS = "grams.idx"
-INTERSECT_RATIO = 20  # intersect with a bigram's records while they are at most this many
-# times the candidates left (a text check costs about as much as 20 set lookups)
+POSITIONS = "grams.pos"
+SHIFT = 21  # code points are below 2**21
+MAX_BYTES = 2**32 - 1  # offsets are uint32
+_BREAKS = np.array([0, *(c for c in range(0x3001) if chr(c).isspace())], dtype=np.uint32)
 
 
-def bigrams(text: str) -> set[str]:
-    """The distinct bigrams of `text` that hold no whitespace."""
-    found: set[str] = set()
-    for run in text.split():
-        found.update(map(str.__add__, run, run[1:]))
-    return found
+def key(pair: str) -> int:
+    return ord(pair[0]) << SHIFT | ord(pair[1])
 
 
-def write(gen_dir: Path, texts: Sequence[str]) -> None:
-    """Write the bigram postings of `texts` (record number = position in `texts`)."""
-    postings: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
-    for record, text in enumerate(texts):
-        for gram in bigrams(text):
-            postings[gram].append(record)
-    keys = sorted(postings)
-    starts, numbers = array("I"), array("I")
-    for gram in keys:
-        starts.append(len(numbers))
-        numbers.extend(postings[gram])
-    starts.append(len(numbers))
-    with open(gen_dir / POSTINGS, "wb") as handle:
-        numbers.tofile(handle)
-    with open(gen_dir / STARTS, "wb") as handle:
-        starts.tofile(handle)
-    (gen_dir / KEYS).write_text("\n".join(keys), encoding="utf-8")
+def write(gen_dir: Path, text: str) -> None:
+    """Write the bigram offsets of `text` (the haystack text, decoded) beside it."""
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    widths = 1 + (points >= 0x80).astype(np.uint32) + (points >= 0x800) + (points >= 0x10000)
+    offsets = np.zeros(len(points), dtype=np.uint64)
+    np.cumsum(widths[:-1], out=offsets[1:])
+    if len(points) and int(offsets[-1]) + int(widths[-1]) > MAX_BYTES:
+        raise ValueError("the archive's text is over 4 GB: too large for one index")
+    kept = ~np.isin(points, _BREAKS)
+    starts = np.flatnonzero(kept[:-1] & kept[1:])
+    keys = points[starts].astype(np.uint64) << np.uint64(SHIFT) | points[starts + 1]
+    order = np.argsort(keys, kind="stable")  # equal keys keep their offsets ascending
+    keys = keys[order]
+    positions = offsets[starts[order]].astype(np.uint32)
+    distinct, first = np.unique(keys, return_index=True)
+    bounds = np.append(first, len(keys)).astype(np.uint64)
+    distinct.astype(np.uint64).tofile(gen_dir / KEYS)
+    bounds.tofile(gen_dir / STARTS)
+    positions.tofile(gen_dir / POSITIONS)
+
+
+def _load(path: Path, dtype: type) -> np.ndarray:
+    """A file of numbers, memory-mapped (an empty file gives an empty array)."""
+    if path.stat().st_size == 0:
+        return np.zeros(0, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r")
 
 
 class Grams:
-    """The bigram postings of one generation (bigrams read on first use, records mapped)."""
+    """The bigram offsets of one generation (memory-mapped, read on first use)."""
 
     def __init__(self, gen_dir: Path) -> None:
         self._dir = gen_dir
-        self._keys: dict[str, int] | None = None
-        self._starts = array("I")
-        self._map: mmap.mmap | None = None
-        self._numbers: memoryview | array[int] = array("I")
+        self._keys: np.ndarray | None = None
+        self._starts = np.zeros(0, dtype=np.uint64)
+        self._positions = np.zeros(0, dtype=np.uint32)
 
-    def _load(self) -> dict[str, int]:
+    def _offsets(self, pair: str) -> np.ndarray:
+        """The ascending byte offsets where `pair` (two characters) starts."""
         if self._keys is None:
-            text = (self._dir / KEYS).read_text(encoding="utf-8")
-            self._keys = {gram: number for number, gram in enumerate(text.split("\n")) if gram}
-            self._starts.frombytes((self._dir / STARTS).read_bytes())
-            with open(self._dir / POSTINGS, "rb") as handle:
-                if handle.seek(0, 2):
-                    self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-                    self._numbers = memoryview(self._map).cast("I")
-        return self._keys
+            self._keys = _load(self._dir / KEYS, np.uint64)
+            self._starts = _load(self._dir / STARTS, np.uint64)
+            self._positions = _load(self._dir / POSITIONS, np.uint32)
+        wanted = np.uint64(key(pair))
+        at = int(np.searchsorted(self._keys, wanted))
+        if at == len(self._keys) or self._keys[at] != wanted:
+            return self._positions[:0]
+        return self._positions[int(self._starts[at]) : int(self._starts[at + 1])]
 
-    def candidates(self, word: str) -> tuple[set[int] | None, bool]:
-        """Records that may contain `word` (lower-cased), and whether they all do.
-
-        They are the records holding all of its bigrams, rarest first, as long as intersecting
-        costs less than checking the texts; for a word of two characters, those are exactly
-        the records that contain it. (None, False) when
-        the word has no bigram (one character): the caller must look at every record.
-        """
-        grams = bigrams(word)
-        if not grams:
-            return None, False
-        keys, starts = self._load(), self._starts
-        numbers: list[tuple[int, int]] = []
-        for gram in grams:
-            number = keys.get(gram)
-            if number is None:
-                return set(), True
-            numbers.append((starts[number + 1] - starts[number], number))
-        numbers.sort()
-        found = set(self._records(numbers[0][1]))
-        for count, number in numbers[1:]:
-            if count > len(found) * INTERSECT_RATIO:  # checking the texts is cheaper now
+    def occurrences(self, word: str) -> np.ndarray | None:
+        """The ascending byte offsets where `word` (lower-cased, 2+ characters) starts in the
+        haystack text; None for a word of one character (it has no bigram)."""
+        if len(word) < 2:
+            return None
+        ahead = np.cumsum([0, *(len(c.encode("utf-8")) for c in word)])
+        picks = {*range(0, len(word) - 1, 2), len(word) - 2}
+        found = sorted(
+            ((self._offsets(word[i : i + 2]), int(ahead[i])) for i in picks),
+            key=lambda item: len(item[0]),
+        )
+        rarest, shift = found[0]
+        starts = rarest[rarest >= shift] - np.uint32(shift)
+        for offsets, shift in found[1:]:
+            if not len(starts):
                 break
-            found.intersection_update(self._records(number))
-        return found, len(word) == 2
-
-    def _records(self, number: int) -> list[int]:
-        return self._numbers[self._starts[number] : self._starts[number + 1]].tolist()
+            wanted = starts + np.uint32(shift)
+            at = np.searchsorted(offsets, wanted)
+            at[at == len(offsets)] = 0
+            starts = starts[offsets[at] == wanted] if len(offsets) else starts[:0]
+        return starts
 
     def close(self) -> None:
-        if isinstance(self._numbers, memoryview):
-            self._numbers.release()
-        self._numbers = array("I")
-        if self._map is not None:
-            self._map.close()
-            self._map = None
+        self._keys = None
+        self._starts = np.zeros(0, dtype=np.uint64)
+        self._positions = np.zeros(0, dtype=np.uint32)

@@ -4,21 +4,22 @@ jieba keeps OpenCV4.3 or TengineKit as one word and may cut 量化 out of a sent
 from the query, so word matching alone misses entries. Each index generation therefore also
 holds, one record per live Whoosh document in document order, written right after the commit:
 
-    haystack.bin   the lower-cased text of each record (title, source, tags, summary), UTF-8,
-                   each followed by "\\0"
-    titles.txt     the lower-cased titles, separated by "\\0" (read into memory: they are short)
+    haystack.bin   the lower-cased text of each record (title, source, tags, summary, joined by
+                   newlines), UTF-8, each followed by "\\0"
     entries.bin    the displayed fields of each record, each a pickled tuple (as Whoosh stores
                    its stored fields), one after the other
-    records.json   {"docnums", "issues", "sections", "starts", "entry_starts",
-                    "lengths": {"title": [...], "body": [...]}}  (lengths: Whoosh's, for BM25)
-    grams.*        the bigrams of each text (index/grams.py), to find candidates fast
+    records.json   {"docnums", "issues", "sections", "starts", "title_ends", "entry_starts",
+                    "lengths": {"title": [...], "body": [...]}}  (lengths: Whoosh's, for BM25;
+                    starts and title_ends: byte offsets in haystack.bin)
+    grams.*        where each character bigram occurs in haystack.bin (index/grams.py)
     vocabulary.json  the Latin words of the index with document frequencies (for suggestions)
 
-`Haystack.find(word)` returns exactly the records whose text contains the word: the records of
-the word's rarest bigram, each checked in the memory-mapped text (UTF-8 bytes: a byte substring
-of valid UTF-8 starts on a character boundary, so this is the same as a str check). A word of
-one character has no bigram: then every record is scanned once. Opening reads records.json and
-the titles (short); the texts and entries stay on disk, memory-mapped.
+`Haystack.find(word)` gives exactly the records whose text contains the word, and those whose
+title does: the word's occurrences come from the bigram offsets (index/grams.py), each is
+placed in its record by binary search over the records' starts, and it lies in the title when
+it ends before the title does (the title comes first). A word of one character has no bigram:
+then the text is scanned once, a record at a time. Opening reads records.json; the texts, the
+offsets and the entries stay on disk, memory-mapped.
 """
 
 from __future__ import annotations
@@ -26,27 +27,29 @@ from __future__ import annotations
 import json
 import mmap
 import pickle
-from bisect import bisect_right
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from index.grams import Grams
 from index.grams import write as write_grams
 
 TEXT = "haystack.bin"
-TITLES = "titles.txt"
 ENTRIES = "entries.bin"
 RECORDS = "records.json"
 VOCABULARY = "vocabulary.json"
 SEP = "\x00"
 ENTRY_FIELDS = ("issue", "section", "title", "source", "url", "summary", "tags", "pos")
+NONE = np.zeros(0, dtype=np.int64)
 
 
-def record_text(fields: dict[str, Any]) -> str:
-    """The searchable text of one stored entry, lower-cased; fields joined by newlines."""
-    parts = [fields.get("title", ""), fields.get("source", ""), " ".join(fields.get("tags", ()))]
-    parts.append(fields.get("summary", ""))
-    return "\n".join(parts).replace(SEP, " ").lower()
+def record_parts(fields: dict[str, Any]) -> tuple[str, str]:
+    """The searchable text of one stored entry, lower-cased: its title, and the rest (source,
+    tags, summary); the record's text is the two joined by a newline."""
+    rest = [fields.get("source", ""), " ".join(fields.get("tags", ())), fields.get("summary", "")]
+    title = fields.get("title", "").replace(SEP, " ").lower()
+    return title, "\n".join(rest).replace(SEP, " ").lower()
 
 
 def _shown(fields: dict[str, Any]) -> tuple[Any, ...]:
@@ -55,15 +58,14 @@ def _shown(fields: dict[str, Any]) -> tuple[Any, ...]:
     return (*text, tuple(fields.get("tags", ())), fields.get("pos", 0))
 
 
-def _write_joined(path: Path, texts: list[str] | list[bytes]) -> list[int]:
-    """Write each text followed by NUL; returns the byte offsets of the texts plus the end."""
-    data = [(t.encode("utf-8") if isinstance(t, str) else t) + b"\0" for t in texts]
+def _write_joined(path: Path, data: list[bytes]) -> list[int]:
+    """Write each chunk followed by NUL; returns the byte offsets of the chunks plus the end."""
     starts, offset = [], 0
     for chunk in data:
         starts.append(offset)
-        offset += len(chunk)
+        offset += len(chunk) + 1
     starts.append(offset)
-    path.write_bytes(b"".join(data))
+    path.write_bytes(b"".join(chunk + b"\0" for chunk in data))
     return starts
 
 
@@ -72,7 +74,7 @@ def write(gen_dir: Path, reader: Any) -> int:
     records: dict[str, Any] = {"docnums": [], "issues": [], "sections": []}
     lengths: dict[str, list[int]] = {"title": [], "body": []}
     texts: list[str] = []
-    titles: list[str] = []
+    title_bytes: list[int] = []
     entries: list[bytes] = []
     for docnum, fields in reader.iter_docs():
         records["docnums"].append(docnum)
@@ -80,15 +82,17 @@ def write(gen_dir: Path, reader: Any) -> int:
         records["sections"].append(fields["section"])
         for name, column in lengths.items():
             column.append(reader.doc_field_length(docnum, name) or 0)
-        texts.append(record_text(fields))
-        titles.append(fields.get("title", "").replace(SEP, " ").lower())
+        title, rest = record_parts(fields)
+        texts.append(f"{title}\n{rest}")
+        title_bytes.append(len(title.encode("utf-8")))
         entries.append(pickle.dumps(_shown(fields), protocol=pickle.HIGHEST_PROTOCOL))
-    records["starts"] = _write_joined(gen_dir / TEXT, texts)
-    (gen_dir / TITLES).write_text(SEP.join(titles), encoding="utf-8")
+    starts = _write_joined(gen_dir / TEXT, [text.encode("utf-8") for text in texts])
+    records["starts"] = starts
+    records["title_ends"] = [start + size for start, size in zip(starts, title_bytes, strict=False)]
     records["entry_starts"] = _write_joined(gen_dir / ENTRIES, entries)
     records["lengths"] = lengths
     (gen_dir / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    write_grams(gen_dir, texts)
+    write_grams(gen_dir, "".join(text + SEP for text in texts))
     vocabulary = json.dumps(latin_vocabulary(reader), ensure_ascii=False)
     (gen_dir / VOCABULARY).write_text(vocabulary, encoding="utf-8")
     return len(texts)
@@ -118,8 +122,15 @@ def _map(path: Path) -> mmap.mmap | bytes:
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
+def _distinct(ascending: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array."""
+    if len(ascending) < 2:
+        return ascending
+    return ascending[np.concatenate(([True], ascending[1:] != ascending[:-1]))]
+
+
 class Haystack:
-    """The records of one generation: texts memory-mapped, record data in lists."""
+    """The records of one generation: texts and offsets memory-mapped, record data in lists."""
 
     def __init__(self, gen_dir: Path) -> None:
         records = json.loads((gen_dir / RECORDS).read_text(encoding="utf-8"))
@@ -127,14 +138,13 @@ class Haystack:
         self.issues: list[str] = records["issues"]
         self.sections: list[str] = records["sections"]
         self.lengths: dict[str, list[int]] = records["lengths"]
-        self._starts: list[int] = records["starts"]
+        self._starts = np.array(records["starts"], dtype=np.int64)
+        self._title_ends = np.array(records["title_ends"], dtype=np.int64)
         self._entry_starts: list[int] = records["entry_starts"]
         self._text = _map(gen_dir / TEXT)
-        self._titles = (gen_dir / TITLES).read_text(encoding="utf-8").split(SEP)
         self._entries = _map(gen_dir / ENTRIES)
         self.grams = Grams(gen_dir)
-        self.record_of = {docnum: i for i, docnum in enumerate(self.docnums)}
-        self._by_section: dict[str, set[int]] = {}
+        self._by_section: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.docnums)
@@ -145,40 +155,35 @@ class Haystack:
             if isinstance(mapped, mmap.mmap):
                 mapped.close()
 
-    def find(self, word: str) -> set[int]:
-        """Records whose title, source, tags or summary contain `word` (any case)."""
+    def find(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """Records whose title, source, tags or summary contain `word` (any case), and those
+        whose title does; both ascending."""
         lowered = word.lower()
-        candidates, exact = self.grams.candidates(lowered)
-        if candidates is None:
-            return self._scan(lowered.encode("utf-8"))
-        return candidates if exact else self.having(candidates, lowered)
+        needle = lowered.encode("utf-8")
+        if not needle or SEP in lowered or any(c.isspace() for c in lowered):
+            return NONE, NONE
+        found = self.grams.occurrences(lowered)
+        at = self._scan(needle) if found is None else found.astype(np.int64)
+        records = np.searchsorted(self._starts, at, side="right") - 1
+        in_title = at + len(needle) <= self._title_ends[records]
+        return _distinct(records), _distinct(records[in_title])
 
-    def _scan(self, needle: bytes) -> set[int]:
-        """Records holding `needle`: one pass over all texts, skipping to the next record."""
-        text, starts, found = self._text, self._starts, set()
+    def _scan(self, needle: bytes) -> np.ndarray:
+        """The first offset of `needle` in each record holding it: one pass over all texts,
+        skipping to the next record (a title's occurrence is its record's first)."""
+        text, starts, found = self._text, self._starts, []
         at = text.find(needle)
         while at != -1:
-            record = bisect_right(starts, at) - 1
-            found.add(record)
-            at = text.find(needle, starts[record + 1])
-        return found
+            found.append(at)
+            record = int(np.searchsorted(starts, at, side="right")) - 1
+            at = text.find(needle, int(starts[record + 1]))
+        return np.array(found, dtype=np.int64)
 
-    def having(self, records: Any, word: str) -> set[int]:
-        """Those of `records` whose text contains `word` (any case)."""
-        text, starts = self._text, self._starts
-        needle = word.lower().encode("utf-8")
-        find = text.find
-        return {r for r in records if find(needle, starts[r], starts[r + 1]) != -1}
-
-    def titled(self, records: Any, word: str) -> set[int]:
-        """Those of `records` whose title contains `word` (any case)."""
-        lowered, titles = word.lower(), self._titles
-        return {r for r in records if lowered in titles[r]}
-
-    def in_section(self, section: str) -> set[int]:
-        """Records of one section (computed once per section)."""
+    def in_section(self, section: str) -> np.ndarray:
+        """Whether each record is of `section` (computed once per section)."""
         if section not in self._by_section:
-            self._by_section[section] = {i for i, n in enumerate(self.sections) if n == section}
+            names = np.array(self.sections, dtype=object)
+            self._by_section[section] = names == section
         return self._by_section[section]
 
     def entry(self, record: int) -> tuple[Any, ...]:

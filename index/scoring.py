@@ -5,26 +5,26 @@ default BM25F (B=0.75, K1=1.2): the sum over the query's jieba terms, in title (
 postings' weights) and body, of bm25(idf, weight, field length, average length). Running that
 search costs milliseconds per query in Whoosh's matcher tree, most of it on records the query
 did not match; here only the matched records are scored. A term's postings are read from Whoosh
-once per generation, block by block, turned into (record, bm25 part) pairs and kept in a cache
-of bounded size (LRU), so that a query costs dictionary lookups and one loop over its postings.
+once per generation, block by block, turned into arrays of records and their bm25 parts (numpy:
+the same float operations in the same order, so the same floats) and kept in a cache of bounded
+size (LRU); a query adds its terms' parts into one array of scores, one numpy step per term.
 """
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from math import log
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
 FIELDS = ("title", "body")
 B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F's defaults, the weighting the searcher used
-CACHE_POSTINGS = 3_000_000  # (record, part) pairs kept, 12 bytes each
-SEEK_FACTOR = 16  # postings this many times longer than the records: binary search instead
+CACHE_POSTINGS = 3_000_000  # (record, part) pairs kept, 16 bytes each
 
-Postings = tuple[array, array]  # records (uint32), bm25 parts (double)
-_EMPTY: Postings = (array("I"), array("d"))
+Postings = tuple[np.ndarray, np.ndarray]  # records (int64), bm25 parts (float64)
+_EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0))
 V = TypeVar("V")
 
 
@@ -71,12 +71,15 @@ def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
 
 
 class Scorer:
-    """Scores records of one generation; `record_of` maps live docnums to record numbers."""
+    """Scores records of one generation; `docnums` are the live Whoosh documents of its records."""
 
-    def __init__(self, reader: Any, record_of: dict[int, int], lengths: dict[str, list[int]]):
+    def __init__(self, reader: Any, docnums: Sequence[int], lengths: dict[str, list[int]]):
         self._reader = reader
-        self._record_of = record_of
-        self._lengths = lengths
+        self._count = len(docnums)
+        size = max(reader.doc_count_all(), max(docnums, default=-1) + 1)
+        self._record_of = np.full(size, -1, dtype=np.int64)
+        self._record_of[np.asarray(docnums, dtype=np.int64)] = np.arange(len(docnums))
+        self._lengths = {f: np.asarray(lengths[f], dtype=np.int64) for f in FIELDS}
         self._doc_count = reader.doc_count_all()
         self._average = {f: reader.field_length(f) / (self._doc_count or 1) or 1 for f in FIELDS}
         self._cache: SizedCache[Postings] = SizedCache(CACHE_POSTINGS, lambda p: len(p[0]))
@@ -89,54 +92,37 @@ class Scorer:
         reader = self._reader
         if (field, term) not in reader:
             return _EMPTY
-        idf = log(self._doc_count / (reader.doc_frequency(field, term) + 1)) + 1
-        average, lengths, record_of = self._average[field], self._lengths[field], self._record_of
-        records, parts = array("I"), array("d")
-        k1_plus, b_rest = K1 + 1, 1 - B
+        chunks: list[np.ndarray] = []
+        weights: list[float] = []
         for leaf, offset in reader.leaf_readers():
             if (field, term) not in leaf:
                 continue
-            for docnums, weights in _blocks(leaf.postings(field, term)):
-                for docnum, tf in zip(docnums, weights, strict=True):
-                    record = record_of.get(docnum + offset)
-                    if record is None:
-                        continue
-                    length = lengths[record] or 1  # whoosh.scoring.bm25, written out: same floats
-                    records.append(record)
-                    parts.append(
-                        idf * ((tf * k1_plus) / (tf + K1 * (b_rest + B * length / average)))
-                    )
+            docnums: list[int] = []
+            for ids, tfs in _blocks(leaf.postings(field, term)):
+                docnums.extend(ids)
+                weights.extend(tfs)
+            chunks.append(np.asarray(docnums, dtype=np.int64) + offset)
+        if not chunks:
+            return _EMPTY
+        records = self._record_of[np.concatenate(chunks)]
+        live = records >= 0  # deleted documents have no record
+        records, tf = records[live], np.asarray(weights, dtype=np.float64)[live]
+        length = self._lengths[field][records]
+        length[length == 0] = 1
+        idf = log(self._doc_count / (reader.doc_frequency(field, term) + 1)) + 1
+        average = self._average[field]
+        # whoosh.scoring.bm25, written out: the same operations in the same order, same floats
+        parts = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / average)))
         return records, parts
 
     def has_term(self, term: str) -> bool:
-        return any(len(self.postings(field, term)[0]) for field in FIELDS)
+        return any((field, term) in self._reader for field in FIELDS)
 
-    def scores(self, records: set[int], terms: Iterable[str]) -> dict[int, float]:
-        """BM25F scores of those of `records` that hold at least one of `terms`."""
-        scores: dict[int, float] = {}
-        wanted: list[int] = []  # `records` sorted, when some postings are searched
+    def scores(self, records: np.ndarray, terms: Iterable[str]) -> np.ndarray:
+        """BM25F scores of `records` (0 for those holding none of `terms`), in their order."""
+        total = np.zeros(self._count)
         for term in terms:
             for field in FIELDS:
                 numbers, parts = self.postings(field, term)
-                if len(records) * SEEK_FACTOR < len(numbers):  # few records: look them up
-                    wanted = wanted or sorted(records)
-                    pairs: Iterable[tuple[int, float]] = _seek(numbers, parts, wanted)
-                else:
-                    pairs = zip(numbers, parts, strict=True)
-                if not scores:  # the first: no sums yet
-                    scores = {record: part for record, part in pairs if record in records}
-                    continue
-                get = scores.get
-                for record, part in pairs:
-                    if record in records:
-                        scores[record] = get(record, 0.0) + part
-        return scores
-
-
-def _seek(numbers: array, parts: array, wanted: list[int]) -> Iterator[tuple[int, float]]:
-    """(record, part) of the `wanted` records (sorted) in sorted postings, by binary search."""
-    end = len(numbers)
-    for record in wanted:
-        at = bisect_left(numbers, record)
-        if at < end and numbers[at] == record:
-            yield record, parts[at]
+                total[numbers] += parts
+        return total[records]

@@ -20,11 +20,13 @@ CONTRACT (used by bot/cli_archive.py, bot/replies.py, bot/broadcast.py; keep it)
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from index.analysis import cjk_runs, latin_runs
 from index.build import META_VERSION, POINTER, current_dir, load_meta
@@ -82,7 +84,7 @@ class IssueSummary:
     entries: tuple[Hit, ...] = field(default=())  # in file order, score 0
 
 
-ROUNDING = 1e-6  # scores are compared rounded to 6 places; a margin wider than the rounding
+PLACES = 6  # scores are compared rounded to 6 places
 CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word caches of a generation
 
 
@@ -98,13 +100,13 @@ class _Generation:
         self.ix = whoosh_index.open_dir(str(gen_dir))
         self.reader = self.ix.reader()
         hay = self.haystack
-        self.scorer = Scorer(self.reader, hay.record_of, hay.lengths)
+        self.scorer = Scorer(self.reader, hay.docnums, hay.lengths)
         self.sections = {name for info in self.meta["issues"].values() for name in info["sections"]}
         rank = {date: number for number, date in enumerate(sorted(set(hay.issues)))}
-        self.newest = [-rank[date] for date in hay.issues]  # smaller: newer issue
+        self.newest = np.array([-rank[date] for date in hay.issues], dtype=np.int64)  # newer: less
         self._speller: Speller | None = None
-        self.words: SizedCache[tuple[set[int], ...]] = SizedCache(
-            CACHE_RECORDS, lambda sets: sum(len(s) for s in sets)
+        self.words: SizedCache[tuple[np.ndarray, ...]] = SizedCache(
+            CACHE_RECORDS, lambda arrays: sum(len(a) for a in arrays)
         )
         self.terms: SizedCache[list[str]] = SizedCache(CACHE_RECORDS, len)
 
@@ -141,11 +143,26 @@ def _score_terms(gen: _Generation, words: Iterable[str]) -> list[str]:
     return sorted(terms)
 
 
+Records = np.ndarray  # record numbers, ascending, distinct
+
+
+def _all(arrays: Sequence[Records]) -> Records:
+    return reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), arrays)
+
+
+def _any(arrays: Sequence[Records]) -> Records:
+    return reduce(np.union1d, arrays)
+
+
+def _minus(records: Records, taken: Records) -> Records:
+    return np.setdiff1d(records, taken, assume_unique=True)
+
+
 @dataclass
 class _Match:
     """The records a query matches, in ranked groups."""
 
-    groups: list[set[int]]
+    groups: list[Records]
     terms: list[str]
     matched_all: bool
     unmatched: list[str]  # words that matched nothing at all
@@ -165,17 +182,15 @@ def _shortest(word: str, others: Sequence[str]) -> list[str]:
     return kept[1:]
 
 
-def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[set[int], ...]:
+def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Records, ...]:
     """Records with `word`, with a synonym only, and whose title has `word` / any of them."""
-    literal = hay.find(word)
-    lit_title = hay.titled(literal, word)
-    synonym: set[int] = set()
-    any_title = set(lit_title)
+    literal, lit_title = hay.find(word)
+    found, titled = [literal], [lit_title]
     for other in _shortest(word, others):
-        found = hay.find(other)
-        synonym |= found
-        any_title |= hay.titled(found, other)
-    return literal, synonym - literal, lit_title, any_title
+        records, in_title = hay.find(other)
+        found.append(records)
+        titled.append(in_title)
+    return literal, _minus(_any(found), literal), lit_title, _any(titled)
 
 
 def _match(
@@ -189,50 +204,51 @@ def _match(
         key = (word.lower(), others)
         lit, syn, lit_title, titles_here = gen.words.get(key, _word, hay, word, others)
         if scope is not None:
-            lit, syn = lit & scope, syn & scope
+            lit, syn = lit[scope[lit]], syn[scope[syn]]
         literal.append(lit)
-        found.append(lit | syn)
+        found.append(np.union1d(lit, syn) if len(syn) else lit)
         titled.append((lit_title, titles_here))
-        if not lit and not syn:
+        if not len(lit) and not len(syn):
             unmatched.append(word)
-    combine = set.intersection
-    matches = combine(*found)
-    matched_all = bool(matches) or len(words) == 1
-    if not matches and len(words) > 1:
-        combine = set.union
-        matches = combine(*found)
-    lit_all = combine(*literal) & matches
-    title_lit = combine(*(t[0] for t in titled))
-    title_any = combine(*(t[1] for t in titled))
-    first = lit_all & title_lit
-    rest = matches - lit_all
-    groups = [first, lit_all - first, rest & title_any, rest - title_any]
+    combine = _all
+    matches = combine(found)
+    matched_all = bool(len(matches)) or len(words) == 1
+    if not len(matches) and len(words) > 1:
+        combine = _any
+        matches = combine(found)
+    lit_all = np.intersect1d(combine(literal), matches, assume_unique=True)
+    title_lit = combine([t[0] for t in titled])
+    title_any = combine([t[1] for t in titled])
+    first = np.intersect1d(lit_all, title_lit, assume_unique=True)
+    rest = _minus(matches, lit_all)
+    rest_titled = np.intersect1d(rest, title_any, assume_unique=True)
+    groups = [first, _minus(lit_all, first), rest_titled, _minus(rest, rest_titled)]
     terms = _score_terms(gen, [*words, *(s for w in words for s in synonyms.of(w))])
-    return _Match(groups, terms, matched_all and bool(matches), unmatched)
+    return _Match(groups, terms, matched_all and bool(len(matches)), unmatched)
 
 
-def _ranked(group: set[int], scores: dict[int, float], newest: list[int], needed: int) -> list[int]:
-    """The first `needed` records of a group: by score, then newest issue, then file order."""
-
-    def order(record: int) -> tuple[float, int, int]:
-        return (-round(scores.get(record, 0.0), 6), newest[record], record)
-
-    if 0 < needed < len(scores) // 4:  # only records scoring near the needed-th best qualify
-        cut = heapq.nlargest(needed, scores.values())[-1] - ROUNDING
-        if cut > 0:  # then unscored records (0) come after them too
-            group = {record for record, score in scores.items() if score >= cut}
-    if needed < len(group) // 4:
-        return heapq.nsmallest(needed, group, key=order)
-    return sorted(group, key=order)[:needed]
+def _ranked(
+    group: Records, scores: np.ndarray, newest: np.ndarray, needed: int
+) -> tuple[Records, np.ndarray]:
+    """The first `needed` records of a group and their scores: by score, then newest issue,
+    then file order."""
+    rounded = -np.round(scores, PLACES)
+    if needed < len(group):  # only records scoring at least the needed-th best can be chosen
+        cut = np.partition(rounded, needed - 1)[needed - 1]
+        near = rounded <= cut
+        group, scores, rounded = group[near], scores[near], rounded[near]
+    order = np.lexsort((group, newest[group], rounded))[:needed]
+    return group[order], scores[order]
 
 
 def _page(
     gen: _Generation, match: _Match, offset: int, limit: int
-) -> tuple[list[int], dict[int, float]]:
+) -> tuple[list[int], list[float]]:
     """Records `offset`..`offset + limit` of the groups in order, and their scores. Within a
     group by score, ties (and unscored records) newest issue first, then in file order; only
     the groups the page reaches are scored."""
-    newest, page, scores = gen.newest, [], {}
+    page: list[int] = []
+    scores: list[float] = []
     skip, room = offset, limit
     for group in match.groups:
         if room <= 0:
@@ -241,9 +257,9 @@ def _page(
             skip -= len(group)
             continue
         group_scores = gen.scorer.scores(group, match.terms)
-        chosen = _ranked(group, group_scores, newest, skip + room)[skip:]
-        page.extend(chosen)
-        scores.update((record, group_scores.get(record, 0.0)) for record in chosen)
+        chosen, chosen_scores = _ranked(group, group_scores, gen.newest, skip + room)
+        page.extend(chosen[skip:].tolist())
+        scores.extend(chosen_scores[skip:].tolist())
         room, skip = limit - len(page), 0
     return page, scores
 
@@ -302,7 +318,7 @@ class Archive:
         return SearchResult(
             query=query,
             total=match.total,
-            results=tuple(gen.hit(record, scores.get(record, 0.0)) for record in page),
+            results=tuple(gen.hit(r, score) for r, score in zip(page, scores, strict=True)),
             suggestion=self._suggestion(parsed.words, match.unmatched, parsed.section_word),
             matched_all=match.matched_all,
             section=parsed.section,

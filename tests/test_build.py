@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -13,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from index.build import POINTER, current_dir, ingest, ingest_lock, load_meta, write_generation
+from index.build import (
+    META_VERSION,
+    POINTER,
+    current_dir,
+    ingest,
+    ingest_lock,
+    load_meta,
+    write_generation,
+)
 from index.errors import ArchiveError, IndexMissingError
 from index.parse import parse_file
 from index.search import Archive
@@ -180,8 +189,8 @@ def test_an_index_of_another_version_is_rebuilt_not_misread(
     index_dir = tmp_path / "index"
     ingest(index_dir, [corpus_dir / SHIPPED])
     meta_path = current_dir(index_dir) / "meta.json"
-    meta_path.write_text(meta_path.read_text(encoding="utf-8").replace(
-        '"version": 2', '"version": 1'), encoding="utf-8")  # fmt: skip
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta_path.write_text(json.dumps({**meta, "version": META_VERSION - 1}), encoding="utf-8")
     with pytest.raises(IndexMissingError, match="run `neuraltalk ingest` to rebuild it"):
         Archive.open(index_dir)
     report = ingest(index_dir, [corpus_dir / SHIPPED])
