@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import marshal
 import re
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
@@ -44,11 +45,25 @@ class _WholeFileMarshal:
         return marshal.loads(handle.read())
 
 
+def _import_jieba():  # type: ignore[no-untyped-def]
+    """jieba, imported without pkg_resources: jieba imports that (0.1 s, and deprecated) only to
+    open its own data files, and opens them by path when it is missing."""
+    if "pkg_resources" in sys.modules or "jieba" in sys.modules:
+        import jieba
+
+        return jieba
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import fails: fallback
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
+
+
 def load_jieba():  # type: ignore[no-untyped-def]
     """The jieba module, initialised once (from its cache file) with its logger quiet."""
     global _jieba_ready
-    import jieba
-
+    jieba = _import_jieba()
     if not _jieba_ready:
         with _jieba_lock:
             if not _jieba_ready:

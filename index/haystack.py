@@ -34,6 +34,7 @@ import numpy as np
 
 from index.grams import Grams
 from index.grams import write as write_grams
+from index.records import NONE, distinct
 
 TEXT = "haystack.bin"
 ENTRIES = "entries.bin"
@@ -41,7 +42,6 @@ RECORDS = "records.json"
 VOCABULARY = "vocabulary.json"
 SEP = "\x00"
 ENTRY_FIELDS = ("issue", "section", "title", "source", "url", "summary", "tags", "pos")
-NONE = np.zeros(0, dtype=np.int64)
 
 
 def record_parts(fields: dict[str, Any]) -> tuple[str, str]:
@@ -122,13 +122,6 @@ def _map(path: Path) -> mmap.mmap | bytes:
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _distinct(ascending: np.ndarray) -> np.ndarray:
-    """The distinct values of an ascending array."""
-    if len(ascending) < 2:
-        return ascending
-    return ascending[np.concatenate(([True], ascending[1:] != ascending[:-1]))]
-
-
 class Haystack:
     """The records of one generation: texts and offsets memory-mapped, record data in lists."""
 
@@ -166,7 +159,7 @@ class Haystack:
         at = self._scan(needle) if found is None else found.astype(np.int64)
         records = np.searchsorted(self._starts, at, side="right") - 1
         in_title = at + len(needle) <= self._title_ends[records]
-        return _distinct(records), _distinct(records[in_title])
+        return distinct(records), distinct(records[in_title])
 
     def _scan(self, needle: bytes) -> np.ndarray:
         """The first offset of `needle` in each record holding it: one pass over all texts,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from index.build import META_VERSION, POINTER, current_dir, load_meta
 from index.errors import IndexMissingError
 from index.haystack import Haystack, read_vocabulary
 from index.query import Speller, Synonyms, is_latin_word, parse_query
+from index.records import Records, all_of, any_of, both, either, minus
 from index.scoring import Scorer, SizedCache
 
 
@@ -143,21 +143,6 @@ def _score_terms(gen: _Generation, words: Iterable[str]) -> list[str]:
     return sorted(terms)
 
 
-Records = np.ndarray  # record numbers, ascending, distinct
-
-
-def _all(arrays: Sequence[Records]) -> Records:
-    return reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), arrays)
-
-
-def _any(arrays: Sequence[Records]) -> Records:
-    return reduce(np.union1d, arrays)
-
-
-def _minus(records: Records, taken: Records) -> Records:
-    return np.setdiff1d(records, taken, assume_unique=True)
-
-
 @dataclass
 class _Match:
     """The records a query matches, in ranked groups."""
@@ -190,7 +175,7 @@ def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Records, ...
         records, in_title = hay.find(other)
         found.append(records)
         titled.append(in_title)
-    return literal, _minus(_any(found), literal), lit_title, _any(titled)
+    return literal, minus(any_of(found), literal), lit_title, any_of(titled)
 
 
 def _match(
@@ -206,23 +191,23 @@ def _match(
         if scope is not None:
             lit, syn = lit[scope[lit]], syn[scope[syn]]
         literal.append(lit)
-        found.append(np.union1d(lit, syn) if len(syn) else lit)
+        found.append(either(lit, syn))
         titled.append((lit_title, titles_here))
         if not len(lit) and not len(syn):
             unmatched.append(word)
-    combine = _all
+    combine = all_of
     matches = combine(found)
     matched_all = bool(len(matches)) or len(words) == 1
     if not len(matches) and len(words) > 1:
-        combine = _any
+        combine = any_of
         matches = combine(found)
-    lit_all = np.intersect1d(combine(literal), matches, assume_unique=True)
+    lit_all = both(combine(literal), matches)
     title_lit = combine([t[0] for t in titled])
     title_any = combine([t[1] for t in titled])
-    first = np.intersect1d(lit_all, title_lit, assume_unique=True)
-    rest = _minus(matches, lit_all)
-    rest_titled = np.intersect1d(rest, title_any, assume_unique=True)
-    groups = [first, _minus(lit_all, first), rest_titled, _minus(rest, rest_titled)]
+    first = both(lit_all, title_lit)
+    rest = minus(matches, lit_all)
+    rest_titled = both(rest, title_any)
+    groups = [first, minus(lit_all, first), rest_titled, minus(rest, rest_titled)]
     terms = _score_terms(gen, [*words, *(s for w in words for s in synonyms.of(w))])
     return _Match(groups, terms, matched_all and bool(len(matches)), unmatched)
 

@@ -1,0 +1,54 @@
+"""Sets of record numbers as ascending numpy arrays of distinct values, and their set algebra.
+
+numpy's own intersect1d / union1d / setdiff1d sort their inputs again; these arrays are sorted
+already, so membership is a binary search of the smaller in the larger and a union is a merge.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from typing import TypeAlias
+
+import numpy as np
+
+Records: TypeAlias = np.ndarray  # int64, ascending, distinct
+NONE: Records = np.zeros(0, dtype=np.int64)
+
+
+def distinct(ascending: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array."""
+    if len(ascending) < 2:
+        return ascending
+    return ascending[np.concatenate(([True], ascending[1:] != ascending[:-1]))]
+
+
+def member(values: np.ndarray, records: Records) -> np.ndarray:
+    """For each of `values`, whether it is in `records`."""
+    if not len(records):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(records, values)
+    at[at == len(records)] = 0
+    return records[at] == values
+
+
+def both(a: Records, b: Records) -> Records:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return small[member(small, large)]
+
+
+def either(a: Records, b: Records) -> Records:
+    if not len(a) or not len(b):
+        return a if len(a) else b
+    return distinct(np.sort(np.concatenate((a, b)), kind="stable"))  # a merge of two runs
+
+
+def minus(a: Records, b: Records) -> Records:
+    return a[~member(a, b)] if len(a) and len(b) else a
+
+
+def all_of(sets: list[Records]) -> Records:
+    return reduce(both, sets)
+
+
+def any_of(sets: list[Records]) -> Records:
+    return reduce(either, sets)
