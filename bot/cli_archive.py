@@ -108,6 +108,8 @@ def search_command(settings: Settings, query: str, as_json: bool, limit: int, of
 
 def _print_results(result: Any, offset: int) -> None:
     console = _console()
+    if result.split:
+        console.print(f"searched as: {' '.join(result.words)}")
     if not result.matched_all and result.total:
         console.print("no entry matches all the words; these match some of them")
     if result.suggestion:

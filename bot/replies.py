@@ -99,7 +99,9 @@ def _search_text(archive: Archive, query: str, offset: int) -> tuple[str, int | 
     if offset >= result.total or not result.results:
         return texts.NO_MORE, None
     header = f"{quoted(query)}共 {result.total} 条："
-    if not result.matched_all:
+    if result.split and result.matched_all:
+        header = f"按「{' '.join(result.words)}」查找，共 {result.total} 条："
+    elif not result.matched_all:
         header = f"没有同时包含所有词的条目，以下是包含其中任一词的 {result.total} 条："
     lines = [hit_line(offset + i + 1, hit) for i, hit in enumerate(result.results)]
     end = "（完）" if offset + len(lines) >= result.total else texts.MORE_HINT

@@ -4,6 +4,9 @@
 punctuation only, longer than MAX_QUERY_CHARS. A first word naming a section (论文, 开源, 新闻,
 热身 or an exact section name) narrows the search when other words follow it.
 
+`split_phrase` cuts a phrase typed without spaces (模型量化部署) into the index's words, for
+when the phrase itself is found nowhere.
+
 `Synonyms` reads index/synonyms.yaml, plus the editor's file named by archive.synonyms: a YAML
 list of groups of words that mean the same thing (量化, quantization, quantize, ...).
 """
@@ -12,11 +15,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.analysis import WORDLIKE
+from index.analysis import CJK_CHARS, WORDLIKE, latin_runs
 from index.errors import ArchiveError, QueryError
 
 MAX_QUERY_CHARS = 200
@@ -27,6 +30,8 @@ BUILTIN_SYNONYMS = Path(__file__).with_name("synonyms.yaml")
 _SPLIT = re.compile(r"[\s,，、;；]+")
 _KEEP_AT_END = "+#"
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9.+#\-]*[a-z0-9+#]")
+_CJK_PARTS = re.compile(f"([{CJK_CHARS}]+)")
+LONGEST_WORD = 4  # characters of the longest Chinese word tried when splitting a phrase
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,27 @@ def parse_query(text: str, sections: Collection[str] = ()) -> ParsedQuery:
     if section is not None and len(words) > 1:
         return ParsedQuery(tuple(words[1:]), section, words[0])
     return ParsedQuery(tuple(words))
+
+
+def split_phrase(word: str, is_word: Callable[[str], bool]) -> list[str]:
+    """The words of a phrase typed without spaces: its Latin parts, and in its Chinese parts
+    the longest known words from left to right (`is_word`: the index has it), single
+    characters left out. 模型量化部署 -> 模型, 量化, 部署; TVM部署 -> tvm, 部署."""
+    pieces: list[str] = []
+    for number, part in enumerate(_CJK_PARTS.split(word.lower())):
+        if number % 2 == 0:  # between Chinese runs
+            pieces.extend(latin_runs(part))
+            continue
+        start = 0
+        while start < len(part):
+            for size in range(min(LONGEST_WORD, len(part) - start), 1, -1):
+                if is_word(part[start : start + size]):
+                    pieces.append(part[start : start + size])
+                    start += size
+                    break
+            else:
+                start += 1
+    return list(dict.fromkeys(pieces))
 
 
 def is_latin_word(word: str) -> bool:

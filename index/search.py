@@ -31,7 +31,7 @@ from index.analysis import cjk_runs, latin_runs
 from index.build import META_VERSION, POINTER, current_dir, load_meta
 from index.errors import IndexMissingError
 from index.haystack import Haystack, read_vocabulary
-from index.query import Speller, Synonyms, is_latin_word, parse_query
+from index.query import Speller, Synonyms, is_latin_word, parse_query, split_phrase
 from index.records import Records, all_of, any_of, both, either, minus
 from index.scoring import Scorer, SizedCache
 
@@ -67,6 +67,8 @@ class SearchResult:
     suggestion: str | None = None
     matched_all: bool = True  # False: no entry matched every word; these match any of them
     section: str | None = None  # the section a leading section word narrowed to
+    words: tuple[str, ...] = ()  # the words searched
+    split: bool = False  # a phrase that matched nothing was searched as its words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -249,6 +251,15 @@ def _page(
     return page, scores
 
 
+def _split(gen: _Generation, words: Sequence[str], unmatched: Sequence[str]) -> tuple[str, ...]:
+    """The words, with each unmatched one of 2+ index words replaced by those words."""
+    split: list[str] = []
+    for word in words:
+        pieces = split_phrase(word, gen.scorer.has_term) if word in unmatched else []
+        split.extend(pieces if len(pieces) > 1 else [word])
+    return tuple(dict.fromkeys(split))
+
+
 class Archive:
     """The opened index; create once at start-up, share, reload when `ingest` changed it."""
 
@@ -298,15 +309,24 @@ class Archive:
     def search(self, query: str, limit: int = 10, offset: int = 0) -> SearchResult:
         gen = self._gen
         parsed = parse_query(query, gen.sections)
-        match = _match(gen, parsed.words, self.synonyms, parsed.section)
+        words = parsed.words
+        match = _match(gen, words, self.synonyms, parsed.section)
+        if match.unmatched:  # a phrase typed without spaces: its words, if they do better
+            split = _split(gen, words, match.unmatched)
+            if split != words:
+                retry = _match(gen, split, self.synonyms, parsed.section)
+                if retry.total and (retry.matched_all or not match.total):
+                    words, match = split, retry
         page, scores = _page(gen, match, max(offset, 0), max(limit, 0))
         return SearchResult(
             query=query,
             total=match.total,
             results=tuple(gen.hit(r, score) for r, score in zip(page, scores, strict=True)),
-            suggestion=self._suggestion(parsed.words, match.unmatched, parsed.section_word),
+            suggestion=self._suggestion(words, match.unmatched, parsed.section_word),
             matched_all=match.matched_all,
             section=parsed.section,
+            words=words,
+            split=words != parsed.words,
         )
 
     def _suggestion(

@@ -100,6 +100,8 @@ def test_search_text_output(corpus_index: Path, tmp_path: Path) -> None:
     assert typo.returncode == 0 and "did you mean: tengine" in typo.stdout
     some = run(tmp_path, corpus_index, "search", "华为", "qwzxqwzx")
     assert "no entry matches all the words" in some.stdout
+    phrase = run(tmp_path, corpus_index, "search", "模型量化部署")
+    assert phrase.returncode == 0 and "searched as: 模型 量化 部署" in phrase.stdout
 
 
 @pytest.mark.parametrize(

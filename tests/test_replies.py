@@ -71,6 +71,16 @@ async def test_a_keyword_query_lists_numbered_linked_entries_with_total(
     assert f'1. [{hit.issue} {hit.section}] <a href="{hit.url}">' in text
 
 
+async def test_a_phrase_without_spaces_is_looked_up_as_its_words(
+    wechat: WeChat, archive: Archive
+) -> None:
+    expected = archive.search("模型 部署", limit=1)
+    text = await text_of(wechat, "模型部署")
+    assert archive.search("模型部署", limit=1).split and expected.total
+    assert f"按「模型 部署」查找，共 {expected.total} 条" in text.splitlines()[0]
+    assert expected.results[0].url in text
+
+
 async def test_more_pages_through_a_long_result_in_order(wechat: WeChat, archive: Archive) -> None:
     total = archive.search("模型", limit=1).total
     seen: list[int] = []

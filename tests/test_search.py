@@ -115,6 +115,24 @@ def test_several_words_match_all_of_them_or_else_any(archive, entries) -> None:
     assert {key(h) for h in partial.results} == {key(h) for h in alone.results}
 
 
+def test_a_phrase_typed_without_spaces_that_matches_nothing_is_searched_as_its_words(
+    archive, entries
+) -> None:
+    phrase = "模型量化部署"
+    assert not any(phrase in text for text in entries.values())
+    result = everything(archive, phrase)
+    spaced = everything(archive, "模型 量化 部署")
+    assert result.words == ("模型", "量化", "部署") and result.matched_all
+    assert result.total == spaced.total > 0
+    assert [key(h) for h in result.results] == [key(h) for h in spaced.results]
+
+
+def test_a_phrase_found_as_it_is_is_not_split(archive, entries) -> None:
+    result = everything(archive, "端侧推理引擎")
+    assert result.words == ("端侧推理引擎",) and result.total > 0
+    assert all("端侧推理引擎" in entries[key(hit)] for hit in result.results)
+
+
 @pytest.mark.parametrize(
     ("query", "section", "word"),
     [("论文 量化", "论文", "量化"), ("开源 Tengine", "开源项目", "Tengine"),
