@@ -19,6 +19,7 @@ character has no bigram: the caller scans the text for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,23 +38,44 @@ def key(pair: str) -> int:
 
 def write(gen_dir: Path, text: str) -> None:
     """Write the bigram offsets of `text` (the haystack text, decoded) beside it."""
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    widths = 1 + (points >= 0x80).astype(np.uint32) + (points >= 0x800) + (points >= 0x10000)
-    offsets = np.zeros(len(points), dtype=np.uint64)
-    np.cumsum(widths[:-1], out=offsets[1:])
-    if len(points) and int(offsets[-1]) + int(widths[-1]) > MAX_BYTES:
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if len(data) > MAX_BYTES:
         raise ValueError("the archive's text is over 4 GB: too large for one index")
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    offsets = np.flatnonzero((data & 0xC0) != 0x80)  # where each character starts
     kept = ~np.isin(points, _BREAKS)
-    starts = np.flatnonzero(kept[:-1] & kept[1:])
-    keys = points[starts].astype(np.uint64) << np.uint64(SHIFT) | points[starts + 1]
-    order = np.argsort(keys, kind="stable")  # equal keys keep their offsets ascending
-    keys = keys[order]
-    positions = offsets[starts[order]].astype(np.uint32)
-    distinct, first = np.unique(keys, return_index=True)
-    bounds = np.append(first, len(keys)).astype(np.uint64)
-    distinct.astype(np.uint64).tofile(gen_dir / KEYS)
-    bounds.tofile(gen_dir / STARTS)
-    positions.tofile(gen_dir / POSITIONS)
+    starts = np.flatnonzero(kept[:-1] & kept[1:])  # bigrams, by the index of their first char
+    codes, order, key_of = _sorted_pairs(points, starts)
+    first = np.flatnonzero(np.diff(codes)) + 1
+    first = np.concatenate(([0], first)) if len(codes) else first
+    key_of(codes[first]).astype(np.uint64).tofile(gen_dir / KEYS)
+    np.append(first, len(codes)).astype(np.uint64).tofile(gen_dir / STARTS)
+    offsets[order].astype(np.uint32).tofile(gen_dir / POSITIONS)
+
+
+def _sorted_pairs(
+    points: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """The bigrams at `starts` as sortable codes, sorted; the char index of each (ascending
+    among equal codes); and what turns codes into keys. The code is usually the pair's rank
+    among the characters used, so that code and index fit one 64-bit number and one sort does;
+    with more than 46,340 distinct characters, the code is the key, sorted by a stable argsort."""
+    used = np.zeros(0x110000, dtype=bool)
+    used[points] = True
+    chars = np.flatnonzero(used).astype(np.uint64)
+    if len(chars) > 46_340:  # the pair's rank needs more than 31 bits
+        keys = points[starts].astype(np.uint64) << np.uint64(SHIFT) | points[starts + 1]
+        order = np.argsort(keys, kind="stable")
+        return keys[order], starts[order], lambda codes: codes
+    size = len(chars)
+    rank = np.cumsum(used, dtype=np.int64) - 1
+    combined = (rank[points[starts]] * size + rank[points[starts + 1]]) << 32 | starts
+    combined.sort()  # the index is below 2**32 (the text is below 4 GB)
+
+    def key_of(codes: np.ndarray) -> np.ndarray:
+        return chars[codes // size] << np.uint64(SHIFT) | chars[codes % size]
+
+    return combined >> 32, combined & 0xFFFFFFFF, key_of
 
 
 def _load(path: Path, dtype: type) -> np.ndarray:

@@ -56,3 +56,15 @@ def test_a_single_character_has_no_bigram_and_an_empty_text_finds_nothing(tmp_pa
     assert grams.occurrences("a") is None
     found = grams.occurrences("ab")
     assert found is not None and found.tolist() == []
+
+
+def test_a_text_of_very_many_distinct_characters_is_indexed_too(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    alphabet = [chr(c) for c in range(0x4E00, 0xA000)] + [chr(c) for c in range(0x20000, 0x2A000)]
+    assert len(alphabet) > 46_340  # more than the one-sort path handles: every one is used
+    text = "".join(rng.sample(alphabet, len(alphabet)) + rng.choices(alphabet, k=100_000))
+    grams = grams_of(tmp_path, text)
+    for start in rng.sample(range(len(text) - 5), 50):
+        word = text[start : start + rng.randint(2, 5)]
+        found = grams.occurrences(word)
+        assert found is not None and found.tolist() == byte_offsets(text, word), word
