@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import ArchiveError
+
 KEYS = "grams.keys"
 STARTS = "grams.idx"
 POSITIONS = "grams.pos"
@@ -40,7 +42,7 @@ def write(gen_dir: Path, text: str) -> None:
     """Write the bigram offsets of `text` (the haystack text, decoded) beside it."""
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     if len(data) > MAX_BYTES:
-        raise ValueError("the archive's text is over 4 GB: too large for one index")
+        raise ArchiveError("the archive's text is over 4 GB, too large for one index: split it")
     points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     offsets = np.flatnonzero((data & 0xC0) != 0x80)  # where each character starts
     kept = ~np.isin(points, _BREAKS)
