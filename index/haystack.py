@@ -92,10 +92,13 @@ def write(gen_dir: Path, reader: Any) -> int:
     records["entry_starts"] = _write_joined(gen_dir / ENTRIES, entries)
     records["lengths"] = lengths
     (gen_dir / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    write_grams(gen_dir, "".join(text + SEP for text in texts))
+    count = len(texts)
+    joined = "".join(text + SEP for text in texts)
+    del texts, entries, records  # the bigram offsets need the memory
+    write_grams(gen_dir, joined)
     vocabulary = json.dumps(latin_vocabulary(reader), ensure_ascii=False)
     (gen_dir / VOCABULARY).write_text(vocabulary, encoding="utf-8")
-    return len(texts)
+    return count
 
 
 def latin_vocabulary(reader: Any) -> dict[str, int]:
