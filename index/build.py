@@ -29,7 +29,7 @@ from typing import Any
 
 from index import haystack
 from index.errors import ArchiveError, IssueError
-from index.parse import Issue, ParseWarning
+from index.issue import Issue, ParseWarning
 
 POINTER = "CURRENT"
 META = "meta.json"

@@ -1,4 +1,4 @@
-"""A newsletter issue in markdown -> Issue / Section / Entry dataclasses (no I/O but the file read).
+"""A newsletter issue in markdown -> an Issue (index/issue.py); no I/O but the file read.
 
 The rules, learnt from the 30 real issues in ../shared/corpus (2019-03 to 2021-08), are in the
 archive issue (#2); the choices it leaves open:
@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from index.errors import IssueError
+from index.issue import Entry, Issue, Link, ParseWarning, Section
 from index.markdown_text import (
     ARCHIVE_HEADING,
     BULLET,
@@ -57,73 +57,6 @@ MAX_WARNINGS = 100  # per file; the rest are counted in one last warning
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _NO_ENTRIES = "not an issue: no newsletter entries ('## ' sections of '- ' bullets)"
 _CLOSING_PUNCTUATION = "。，；！？.,;!?）)」》"
-
-
-@dataclass(frozen=True)
-class Link:
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    title: str
-    source: str = ""
-    url: str = ""
-    tags: tuple[str, ...] = ()
-    links: tuple[Link, ...] = ()
-    summary: str = ""
-    line: int = 0  # 1-based line of the bullet in the file
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "source": self.source,
-            "url": self.url,
-            "tags": list(self.tags),
-            "links": [{"label": link.label, "url": link.url} for link in self.links],
-            "summary": self.summary,
-        }
-
-
-@dataclass(frozen=True)
-class Section:
-    name: str
-    entries: tuple[Entry, ...] = ()
-
-
-@dataclass(frozen=True)
-class ParseWarning:
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Issue:
-    date: str  # YYYY-MM-DD
-    title: str
-    intro: str = ""
-    sections: tuple[Section, ...] = ()
-    path: str = ""
-    warnings: tuple[ParseWarning, ...] = field(default=(), compare=False)
-
-    @property
-    def entries(self) -> list[tuple[Section, Entry]]:
-        return [(s, e) for s in self.sections for e in s.entries]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "date": self.date,
-            "title": self.title,
-            "intro": self.intro,
-            "sections": [
-                {"name": s.name, "entries": [e.to_dict() for e in s.entries]} for s in self.sections
-            ],
-        }
 
 
 def read_issue_bytes(path: Path) -> bytes:

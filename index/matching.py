@@ -1,0 +1,115 @@
+"""Which records a query's words match, in ranked groups, and the index words to score them by.
+
+Each word is looked up as a case-insensitive substring (index/haystack.py), with its synonyms;
+records must hold every word (else any). The groups, in order: the title holds the words, the
+rest holds them, then the same two for records found only through a synonym. A phrase typed
+without spaces that matches nothing can be split into the index's words (`split_unmatched`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from index.analysis import cjk_runs, latin_runs
+from index.generation import Generation
+from index.haystack import Haystack
+from index.query import Synonyms, split_phrase
+from index.records import Records, all_of, any_of, both, either, minus
+
+
+def _word_terms(gen: Generation, lowered: str) -> list[str]:
+    """jieba words of the index inside a query word (no jieba needed at query time)."""
+    candidates = {lowered, *latin_runs(lowered)}
+    for run in cjk_runs(lowered):
+        candidates.update(run[i : i + n] for n in range(2, 5) for i in range(len(run) - n + 1))
+    return [t for t in candidates if gen.scorer.has_term(t)]
+
+
+def _score_terms(gen: Generation, words: Iterable[str]) -> list[str]:
+    """The index's jieba words inside the query words (remembered per word)."""
+    terms: set[str] = set()
+    for word in words:
+        lowered = word.lower()
+        terms.update(gen.terms.get(lowered, _word_terms, gen, lowered))
+    return sorted(terms)
+
+
+@dataclass
+class Match:
+    """The records a query matches, in ranked groups."""
+
+    groups: list[Records]
+    terms: list[str]
+    matched_all: bool
+    unmatched: list[str]  # words that matched nothing at all
+
+    @property
+    def total(self) -> int:
+        return sum(len(g) for g in self.groups)
+
+
+def _shortest(word: str, others: Sequence[str]) -> list[str]:
+    """The synonyms worth looking up: one holding `word` or a shorter synonym (二值化 holds
+    二值) adds no record and no title to theirs, so only the union is needed."""
+    kept: list[str] = [word.lower()]
+    for other in sorted({o.lower() for o in others}, key=len):
+        if not any(shorter in other for shorter in kept):
+            kept.append(other)
+    return kept[1:]
+
+
+def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Records, ...]:
+    """Records with `word`, with a synonym only, and whose title has `word` / any of them."""
+    literal, lit_title = hay.find(word)
+    found, titled = [literal], [lit_title]
+    for other in _shortest(word, others):
+        records, in_title = hay.find(other)
+        found.append(records)
+        titled.append(in_title)
+    return literal, minus(any_of(found), literal), lit_title, any_of(titled)
+
+
+def match_words(
+    gen: Generation, words: Sequence[str], synonyms: Synonyms, section: str | None
+) -> Match:
+    hay = gen.haystack
+    scope = hay.in_section(section) if section else None
+    literal, found, titled, unmatched = [], [], [], []
+    for word in words:
+        others = synonyms.of(word)
+        key = (word.lower(), others)
+        lit, syn, lit_title, titles_here = gen.words.get(key, _word, hay, word, others)
+        if scope is not None:
+            lit, syn = lit[scope[lit]], syn[scope[syn]]
+        literal.append(lit)
+        found.append(either(lit, syn))
+        titled.append((lit_title, titles_here))
+        if not len(lit) and not len(syn):
+            unmatched.append(word)
+    combine = all_of
+    matches = combine(found)
+    matched_all = bool(len(matches)) or len(words) == 1
+    if not len(matches) and len(words) > 1:
+        combine = any_of
+        matches = combine(found)
+    lit_all = both(combine(literal), matches)
+    title_lit = combine([t[0] for t in titled])
+    title_any = combine([t[1] for t in titled])
+    first = both(lit_all, title_lit)
+    rest = minus(matches, lit_all)
+    rest_titled = both(rest, title_any)
+    groups = [first, minus(lit_all, first), rest_titled, minus(rest, rest_titled)]
+    terms = _score_terms(gen, [*words, *(s for w in words for s in synonyms.of(w))])
+    return Match(groups, terms, matched_all and bool(len(matches)), unmatched)
+
+
+def split_unmatched(
+    gen: Generation, words: Sequence[str], unmatched: Sequence[str]
+) -> tuple[str, ...]:
+    """The words, with each unmatched one of 2+ index words replaced by those words."""
+    split: list[str] = []
+    for word in words:
+        pieces = split_phrase(word, gen.scorer.has_term) if word in unmatched else []
+        split.extend(pieces if len(pieces) > 1 else [word])
+    return tuple(dict.fromkeys(split))
