@@ -288,7 +288,7 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
         await self.mark_planned(campaign_id)
         return added
 
-    # --- the WeChat API's access_token (bot.wechat_api.TokenStore) ----------------------------
+    # --- the WeChat API's access_token (bot.wechat_token.TokenStore) ----------------------------
 
     async def load_token(self) -> tuple[str, datetime] | None:
         async with self.read() as conn:

@@ -1,34 +1,28 @@
-"""The async client of the WeChat API: access_token, customer-service and mass sends, tags.
+"""The async client of the WeChat API: customer-service and mass sends, tags.
 
 Every call goes to `base_url` (settings.wechat.api_base_url), so tests and rehearsals can point it
 at `neuraltalk mock-wechat`. Failures are raised as bot.wechat_errors' classes (re-exported
 here): TransientError after a bounded number of retries with exponential backoff and jitter,
 RecipientError at once (not retried), FatalError at once with what to fix.
 
-The access_token comes from POST /cgi-bin/stable_token, which returns the same token while it is
-valid (so two processes do not invalidate each other's), falling back for good to GET
-/cgi-bin/token when the server has no stable_token (HTTP 404 or 405). It is kept in a TokenStore
-with its expiry and renewed 5 minutes before it runs out, one renewal at a time however many
-senders wait (a lock and a second check). When the API refuses a token (40001, 40014, 42001),
-it is renewed once with force_refresh and the call retried once. Retrying after a timeout may
-deliver a customer-service message twice if WeChat had already taken it; mass sends are safe
-(clientmsgid). Neither the secret nor the token is logged or put into an error message.
+The access_token is bot.wechat_token's (TokenStore and MemoryTokenStore re-exported here). When
+the API refuses a token (40001, 40014, 42001), it is renewed once with force_refresh and the
+call retried once. Retrying after a timeout may deliver a customer-service message twice if
+WeChat had already taken it; mass sends are safe (clientmsgid). Neither the secret nor the
+token is logged or put into an error message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
-from yarl import URL
 
 from bot.config import WechatSettings
 from bot.errors import UserError
@@ -40,16 +34,15 @@ from bot.wechat_errors import (
     TAG_EXISTS,
     TOKEN_ERRORS,
     FatalError,
-    NoSuchEndpoint,
     RecipientError,
     TransientError,
     WeChatError,
     clean,
-    decode_answer,
     errcode_of,
     raise_for,
-    read_bounded,
 )
+from bot.wechat_http import Transport, to_json
+from bot.wechat_token import AccessToken, MemoryTokenStore, TokenStore
 
 __all__ = [
     "ERR_BAD_ANSWER",
@@ -68,30 +61,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RENEW_MARGIN = timedelta(minutes=5)
 TAG_BATCH = 50
-JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-
-
-class TokenStore(Protocol):
-    """Where the access_token is kept with its expiry (bot.store.Store implements it too)."""
-
-    async def load_token(self) -> tuple[str, datetime] | None: ...
-
-    async def save_token(self, token: str, expires_at: datetime) -> None: ...
-
-
-class MemoryTokenStore:
-    """A TokenStore in memory, for tests and one-off commands."""
-
-    def __init__(self) -> None:
-        self.value: tuple[str, datetime] | None = None
-
-    async def load_token(self) -> tuple[str, datetime] | None:
-        return self.value
-
-    async def save_token(self, token: str, expires_at: datetime) -> None:
-        self.value = (token, expires_at)
 
 
 @dataclass(frozen=True)
@@ -125,18 +95,10 @@ class WeChatAPI:
         retry: RetryPolicy | None = None,
         timeout: float = 15.0,
     ) -> None:
-        self._session = session
-        self._base = base_url.rstrip("/")
+        self._http = Transport(session, base_url, timeout)
         self._appid = appid
-        self._secret = secret
-        self._store = token_store
+        self._token = AccessToken(self._http, appid, secret, token_store)
         self._retry = retry or RetryPolicy()
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._lock = asyncio.Lock()
-        self._token: str | None = None
-        self._renew_at = datetime.min.replace(tzinfo=UTC)
-        self._use_stable = True
-        self._urls: dict[tuple[str, str], URL] = {}
 
     @classmethod
     def from_settings(
@@ -157,117 +119,11 @@ class WeChatAPI:
         return cls(session, w.api_base_url, w.appid, w.secret, token_store, retry=retry)
 
     def __repr__(self) -> str:  # never show the secret or the token
-        return f"WeChatAPI({self._base!r}, appid={self._appid!r})"
-
-    # --- HTTP ---------------------------------------------------------------------------
-
-    async def _request(
-        self, method: str, path: str, url: URL, data: bytes | None
-    ) -> dict[str, Any]:
-        """One HTTP exchange; the answer as a dict, or an exception for the transport's failures."""
-        try:
-            async with self._session.request(
-                method,
-                url,
-                data=data,
-                headers=JSON_HEADERS if data is not None else None,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as resp:
-                raw = b"" if resp.status >= 500 else await read_bounded(resp)
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            reason = clean(f"{type(exc).__name__}: {exc}")
-            raise TransientError(ERR_NETWORK, reason, f"{path}: {reason}") from None
-        return decode_answer(path, status, raw)
-
-    def _url(self, path: str, token: str) -> URL:
-        """base + path + ?access_token=token, built once per path and token, not per message."""
-        url = self._urls.get((path, token))
-        if url is None:
-            if len(self._urls) >= 64:  # old tokens' URLs
-                self._urls.clear()
-            url = self._urls[(path, token)] = URL(self._base + path).with_query(access_token=token)
-        return url
-
-    # --- the access_token ---------------------------------------------------------------
-
-    async def _stored(self) -> tuple[str, datetime] | None:
-        """The store's token; a naive expiry (SQLite keeps no time zone) is taken as UTC."""
-        stored = await self._store.load_token()
-        if stored is None or stored[1].tzinfo is not None:
-            return stored
-        return stored[0], stored[1].replace(tzinfo=UTC)
-
-    def _fresh(self, expires_at: datetime) -> bool:
-        return expires_at - RENEW_MARGIN > datetime.now(UTC)
-
-    def _adopt(self, token: str, expires_at: datetime) -> None:
-        """Use token until 5 minutes before it expires, or half its time left if less.
-
-        (stable_token may hand back the same token near its end; halving the wait keeps
-        that from turning into one token call per message.)
-        """
-        now = datetime.now(UTC)
-        left = expires_at - now
-        self._token, self._renew_at = token, now + max(left - RENEW_MARGIN, left / 2)
+        return f"WeChatAPI({self._http.base!r}, appid={self._appid!r})"
 
     async def access_token(self) -> str:
-        """A token not yet due for renewal; fetched (or read from the store) only when needed."""
-        token = self._token
-        if token is not None and datetime.now(UTC) < self._renew_at:
-            return token
-        async with self._lock:
-            if self._token is None or datetime.now(UTC) >= self._renew_at:
-                stored = await self._stored()
-                if stored is not None and stored[0] != token and self._fresh(stored[1]):
-                    self._adopt(*stored)
-                else:
-                    await self._fetch_token(force=False)
-            assert self._token is not None
-            return self._token
-
-    async def _renew_refused(self, refused: str) -> str:
-        """The API refused `refused`: renew it, once however many senders saw the refusal."""
-        async with self._lock:
-            if self._token is not None and self._token != refused:
-                return self._token
-            stored = await self._stored()
-            if stored is not None and stored[0] != refused and self._fresh(stored[1]):
-                self._adopt(*stored)
-            else:
-                await self._fetch_token(force=True)
-            assert self._token is not None
-            return self._token
-
-    async def _fetch_token(self, force: bool) -> None:
-        path = "/cgi-bin/stable_token"
-        data: dict[str, Any] | None = None
-        if self._use_stable:
-            body = {
-                "grant_type": "client_credential",
-                "appid": self._appid,
-                "secret": self._secret,
-                "force_refresh": force,
-            }
-            try:
-                data = await self._request("POST", path, URL(self._base + path), _json(body))
-            except NoSuchEndpoint:
-                log.info("no /cgi-bin/stable_token at %s: using /cgi-bin/token", self._base)
-                self._use_stable = False
-        if data is None:
-            path = "/cgi-bin/token"
-            params = {"grant_type": "client_credential", "appid": self._appid}
-            url = URL(self._base + path).with_query(params | {"secret": self._secret})
-            data = await self._request("GET", path, url, None)
-        raise_for(path, data, frozenset())
-        token, expires_in = data.get("access_token"), data.get("expires_in")
-        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
-            raise FatalError(ERR_BAD_ANSWER, "no access_token", f"{path} gave no usable token")
-        expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
-        await self._store.save_token(token, expires_at)
-        self._adopt(token, expires_at)
-        log.info("access_token renewed (force=%s), valid for %d s", force, expires_in)
+        """A token not yet due for renewal (see bot.wechat_token.AccessToken)."""
+        return await self._token.get()
 
     # --- calls --------------------------------------------------------------------------
 
@@ -283,7 +139,7 @@ class WeChatAPI:
         A plain loop rather than tenacity: tenacity costs about 55 µs a call, a sixth of a
         send's CPU time, and a broadcast makes a call per recipient.
         """
-        data = _json(body) if isinstance(body, dict) else body
+        data = to_json(body) if isinstance(body, dict) else body
         policy = self._retry
         for attempt in range(1, policy.attempts + 1):
             try:
@@ -300,11 +156,11 @@ class WeChatAPI:
     async def _call_once(
         self, path: str, data: bytes | None, method: str, accept: frozenset[int]
     ) -> dict[str, Any]:
-        token = await self.access_token()
-        answer = await self._request(method, path, self._url(path, token), data)
+        token = await self._token.get()
+        answer = await self._http.request(method, path, self._http.token_url(path, token), data)
         if errcode_of(answer) in TOKEN_ERRORS:
-            token = await self._renew_refused(token)
-            answer = await self._request(method, path, self._url(path, token), data)
+            token = await self._token.renew_refused(token)
+            answer = await self._http.request(method, path, self._http.token_url(path, token), data)
             code = errcode_of(answer)
             if code in TOKEN_ERRORS:
                 raise FatalError(
@@ -321,7 +177,7 @@ class WeChatAPI:
     async def send_text(self, openid: str, content: str) -> None:
         """A customer-service text message to one follower inside the 48-hour window."""
         body = b'{"touser":%s,"msgtype":"text","text":{"content":%s}}' % (
-            _json(openid),
+            to_json(openid),
             _json_text(content),
         )
         await self._call("/cgi-bin/message/custom/send", body)
@@ -416,14 +272,10 @@ class WeChatAPI:
             next_openid = following
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 @functools.lru_cache(maxsize=16)
 def _json_text(content: str) -> bytes:
     """A message text as JSON, encoded once for all its recipients (a broadcast has few)."""
-    return _json(content)
+    return to_json(content)
 
 
 def _mass_text(content: str, clientmsgid: str) -> dict[str, Any]:
