@@ -15,7 +15,7 @@ Control endpoints, so that another process can drive it:
     GET  /_mock/requests    the last raw request bodies (UTF-8 text)
     GET|POST /_mock/faults  read or change the faults (POST a partial JSON object of Faults)
     POST /_mock/reset       forget everything; the body, if any, is the new faults
-The faults are the fields of bot.mock_wechat_state.Faults.
+The faults are the fields of bot.mock_wechat_model.Faults.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import UserError
-from bot.mock_wechat_state import DROP, Faults, MockWeChat, Record
+from bot.mock_wechat_model import DROP, Faults, Record
+from bot.mock_wechat_state import MockWeChat
 
 __all__ = ["MOCK_KEY", "Faults", "MockWeChat", "Record", "create_mock_app", "run", "serve_mock"]
 

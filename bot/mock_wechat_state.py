@@ -1,6 +1,7 @@
-"""The fake WeChat API's behaviour, without HTTP: tokens, messages, tags, faults and the log.
+"""The fake WeChat API's behaviour, without HTTP: tokens, messages, faults and the log.
 
-bot/mock_wechat.py serves it over HTTP. `MockWeChat.call(path, query, body)` answers one
+bot/mock_wechat.py serves it over HTTP; the tags are bot.mock_wechat_tags', the Faults and
+Record types bot.mock_wechat_model's. `MockWeChat.call(path, query, body)` answers one
 /cgi-bin call as WeChat would (a JSON dict), or with an HTTP status (404, 500) or DROP.
 Faults apply to the message and tag calls only; token calls have `token_error`. Random faults
 draw from random.Random(seed), reseeded with every change of the faults.
@@ -15,88 +16,10 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-Answer = dict[str, Any]
-DROP = 0  # call() outcome: close the connection without an answer
-
-
-@dataclass
-class Faults:
-    """What goes wrong, and how the fake behaves; every field can be set by POST /_mock/faults."""
-
-    seed: int = 0
-    latency: float = 0.0  # seconds added to every message and tag call
-    slow_probability: float = 0.0  # this share of calls take slow_seconds more
-    slow_seconds: float = 0.0
-    busy_probability: float = 0.0  # answer -1 (system busy)
-    busy_first: int = 0  # the next N calls answer -1
-    http500_probability: float = 0.0
-    http500_first: int = 0
-    drop_probability: float = 0.0  # close the connection without an answer
-    drop_first: int = 0
-    lost_answer_probability: float = 0.0  # do the call, then close without an answer
-    lost_answer_first: int = 0
-    recipient_errors: dict[str, int] = field(default_factory=dict)  # openid -> 45015, 43004...
-    fail_all: int = 0  # every message and tag call answers this errcode (48001, 45009...)
-    token_error: int = 0  # token calls answer this errcode (40013, 40125, 40164)
-    no_stable_token: bool = False  # /cgi-bin/stable_token answers HTTP 404
-    token_expires_in: int = 7200
-    expire_token_after: int = 0  # after N more calls the tokens issued so far expire (once)
-    expire_token_at: float = 0.0  # ... or at this Unix time (once)
-    page_size: int = 10000  # openids per page of user/tag/get
-
-    @classmethod
-    def parse(cls, data: Any, base: Faults | None = None) -> Faults:
-        """Faults from a JSON object, over `base`; ValueError says which key is wrong."""
-        if not isinstance(data, dict):
-            raise ValueError("faults must be a JSON object")
-        base = base or cls()
-        known = {f.name: type(getattr(base, f.name)) for f in dataclasses.fields(cls)}
-        for key, value in data.items():
-            kind = known.get(key)
-            if kind is None:
-                raise ValueError(f"unknown fault {key!r}; known: {', '.join(known)}")
-            ok = isinstance(value, kind) or (kind is float and isinstance(value, int))
-            if not ok or (kind is not bool and isinstance(value, bool)):
-                raise ValueError(f"fault {key!r} must be a {kind.__name__}")
-        if "recipient_errors" in data:
-            errors = data["recipient_errors"]
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in errors.values()):
-                raise ValueError("recipient_errors must map openids to error codes")
-        return dataclasses.replace(base, **data)
-
-
-@dataclass(slots=True)
-class Record:
-    """One message as a follower would receive it."""
-
-    seq: int
-    openid: str | None  # None: a mass send to everyone
-    tag_id: int | None
-    channel: str  # custom, mass, sendall, preview
-    content: str
-    clientmsgid: str | None
-    msg_id: int | None
-    time: float
-
-    def as_json(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}
-
-
-def _ok(**extra: Any) -> Answer:
-    return {"errcode": 0, "errmsg": "ok", **extra}
-
-
-def _err(code: int, msg: str) -> Answer:
-    return {"errcode": code, "errmsg": msg}
-
-
-def _text(body: Answer) -> str | None:
-    text = body.get("text")
-    content = text.get("content") if isinstance(text, dict) else None
-    return content if body.get("msgtype") == "text" and isinstance(content, str) else None
+from bot.mock_wechat_model import DROP, Answer, Faults, Record, err, ok, text_of
+from bot.mock_wechat_tags import Members, MockTags
 
 
 class MockWeChat:
@@ -115,7 +38,7 @@ class MockWeChat:
         self.requests: deque[tuple[str, bytes]] = deque(maxlen=100)
         self.tokens: dict[str, float] = {}
         self.stable: str | None = None
-        self.tags: dict[int, tuple[str, dict[str, None]]] = {}
+        self._tags = MockTags(lambda: self.faults)
         self.mass_ids: dict[str, int] = {}
         self.next_msg_id = 1000000001
         self.set_faults(faults or Faults())
@@ -133,6 +56,11 @@ class MockWeChat:
         }
 
     @property
+    def tags(self) -> dict[int, tuple[str, Members]]:
+        """The account's tags: id -> (name, members); tests may add one directly."""
+        return self._tags.table
+
+    @property
     def token_calls(self) -> int:
         return self.calls["/cgi-bin/token"] + self.calls["/cgi-bin/stable_token"]
 
@@ -146,9 +74,9 @@ class MockWeChat:
     def token(self, params: Any, stable: bool) -> Answer:
         """/cgi-bin/token (a new token each time) or stable_token (the same while valid)."""
         if self.faults.token_error:
-            return _err(self.faults.token_error, "token error injected by the fake")
+            return err(self.faults.token_error, "token error injected by the fake")
         if params.get("grant_type") != "client_credential":
-            return _err(40002, "invalid grant_type")
+            return err(40002, "invalid grant_type")
         now = time.time()
         if stable and self.stable and not params.get("force_refresh"):
             expires = self.tokens[self.stable]
@@ -175,9 +103,9 @@ class MockWeChat:
             self.expire_tokens()
         expires = self.tokens.get(token or "")
         if expires is None:
-            return _err(40001, "invalid credential, access_token is invalid or not latest")
+            return err(40001, "invalid credential, access_token is invalid or not latest")
         if expires <= time.time():
-            return _err(42001, "access_token expired")
+            return err(42001, "access_token expired")
         return None
 
     # --- faults ---------------------------------------------------------------------------
@@ -196,7 +124,7 @@ class MockWeChat:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    # --- messages and tags --------------------------------------------------------------
+    # --- messages (the tags are bot.mock_wechat_tags') ------------------------------------
 
     def _record(self, openid: str | None, channel: str, content: str, **extra: Any) -> None:
         content = self.texts.setdefault(content, content)  # one copy of each distinct text
@@ -212,26 +140,26 @@ class MockWeChat:
             print(f"{channel:<8} {who}  {line}", flush=True)
 
     def custom_send(self, body: Answer) -> Answer:
-        openid, content = body.get("touser"), _text(body)
+        openid, content = body.get("touser"), text_of(body)
         if not isinstance(openid, str) or content is None:
-            return _err(44002, "touser and a text message are required")
+            return err(44002, "touser and a text message are required")
         if len(content.encode()) > 2048:
-            return _err(45002, "content size out of limit")
+            return err(45002, "content size out of limit")
         code = self.faults.recipient_errors.get(openid)
         if code:
-            return _err(code, "recipient error injected by the fake")
+            return err(code, "recipient error injected by the fake")
         self._record(openid, "custom", content)
-        return _ok()
+        return ok()
 
     def preview(self, body: Answer) -> Answer:
-        openid, content = body.get("touser"), _text(body)
+        openid, content = body.get("touser"), text_of(body)
         if not isinstance(openid, str) or content is None:
-            return _err(44002, "touser and a text message are required")
+            return err(44002, "touser and a text message are required")
         code = self.faults.recipient_errors.get(openid)
         if code:
-            return _err(code, "recipient error injected by the fake")
+            return err(code, "recipient error injected by the fake")
         self._record(openid, "preview", content)
-        return _ok(msg_id=self._msg_id())
+        return ok(msg_id=self._msg_id())
 
     def _msg_id(self) -> int:
         self.next_msg_id += 1
@@ -240,11 +168,11 @@ class MockWeChat:
     def _mass(
         self, body: Answer, channel: str, openids: list[str] | None, tag: int | None
     ) -> Answer:
-        content, clientmsgid = _text(body), body.get("clientmsgid")
+        content, clientmsgid = text_of(body), body.get("clientmsgid")
         if content is None:
-            return _err(44002, "a text message is required")
+            return err(44002, "a text message is required")
         if isinstance(clientmsgid, str) and clientmsgid in self.mass_ids:
-            return {**_err(45065, "clientmsgid exist"), "msg_id": self.mass_ids[clientmsgid]}
+            return {**err(45065, "clientmsgid exist"), "msg_id": self.mass_ids[clientmsgid]}
         msg_id = self._msg_id()
         if isinstance(clientmsgid, str):
             self.mass_ids[clientmsgid] = msg_id
@@ -253,81 +181,26 @@ class MockWeChat:
         for openid in openids if openids is not None else [None]:
             if openid is None or openid not in skip:
                 self._record(openid, channel, content, **extra)
-        return _ok(msg_id=msg_id, msg_data_id=msg_id)
+        return ok(msg_id=msg_id, msg_data_id=msg_id)
 
     def mass_send(self, body: Answer) -> Answer:
         touser = body.get("touser")
         if not isinstance(touser, list) or not all(isinstance(o, str) for o in touser):
-            return _err(40130, "touser must be a list of openids")
+            return err(40130, "touser must be a list of openids")
         if not 2 <= len(touser) <= 10000:
-            return _err(40130, "invalid openid list size, at least two openid")
+            return err(40130, "invalid openid list size, at least two openid")
         return self._mass(body, "mass", touser, None)
 
     def sendall(self, body: Answer) -> Answer:
         filt = body.get("filter")
         if not isinstance(filt, dict):
-            return _err(44002, "filter is required")
+            return err(44002, "filter is required")
         if filt.get("is_to_all") is True:
             return self._mass(body, "sendall", None, None)
         tag = self.tags.get(filt.get("tag_id"))  # type: ignore[arg-type]
         if tag is None:
-            return _err(45159, "invalid tag id")
+            return err(45159, "invalid tag id")
         return self._mass(body, "sendall", list(tag[1]), filt["tag_id"])
-
-    def tags_get(self, body: Answer) -> Answer:
-        listed = [{"id": i, "name": n, "count": len(m)} for i, (n, m) in self.tags.items()]
-        return {"tags": listed}
-
-    def tags_create(self, body: Answer) -> Answer:
-        tag = body.get("tag")
-        name = tag.get("name") if isinstance(tag, dict) else None
-        if not isinstance(name, str) or not name or len(name.encode()) > 30:
-            return _err(45158, "tag name too long")
-        if any(n == name for n, _ in self.tags.values()):
-            return _err(45157, "invalid tag name")
-        if len(self.tags) >= 100:
-            return _err(45056, "too many tags")
-        tag_id = 100 + len(self.tags)
-        self.tags[tag_id] = (name, {})
-        return {"tag": {"id": tag_id, "name": name}}
-
-    def _members(self, body: Answer) -> tuple[list[str], dict[str, None]] | Answer:
-        openids, tag = body.get("openid_list"), self.tags.get(body.get("tagid"))  # type: ignore[arg-type]
-        if not isinstance(openids, list) or not 1 <= len(openids) <= 50:
-            return _err(40032, "invalid openid_list size, longer than 50")
-        if tag is None:
-            return _err(45159, "invalid tag id")
-        if any(self.faults.recipient_errors.get(o) == 40003 for o in openids):
-            return _err(40003, "invalid openid")
-        return [str(o) for o in openids], tag[1]
-
-    def tagging(self, body: Answer) -> Answer:
-        found = self._members(body)
-        if isinstance(found, dict):
-            return found
-        for openid in found[0]:
-            found[1][openid] = None
-        return _ok()
-
-    def untagging(self, body: Answer) -> Answer:
-        found = self._members(body)
-        if isinstance(found, dict):
-            return found
-        for openid in found[0]:
-            found[1].pop(openid, None)
-        return _ok()
-
-    def tag_members(self, body: Answer) -> Answer:
-        tag = self.tags.get(body.get("tagid"))  # type: ignore[arg-type]
-        if tag is None:
-            return _err(45159, "invalid tag id")
-        members = list(tag[1])
-        after = body.get("next_openid") or ""
-        start = members.index(after) + 1 if after in tag[1] else 0
-        page = members[start : start + self.faults.page_size]
-        if not page:
-            return {"count": 0, "next_openid": ""}
-        return {"count": len(page), "data": {"openid": page}, "next_openid": page[-1]}
 
     def routes(self) -> dict[str, Callable[[Answer], Answer]]:
         return {
@@ -335,11 +208,7 @@ class MockWeChat:
             "/cgi-bin/message/mass/send": self.mass_send,
             "/cgi-bin/message/mass/sendall": self.sendall,
             "/cgi-bin/message/mass/preview": self.preview,
-            "/cgi-bin/tags/get": self.tags_get,
-            "/cgi-bin/tags/create": self.tags_create,
-            "/cgi-bin/tags/members/batchtagging": self.tagging,
-            "/cgi-bin/tags/members/batchuntagging": self.untagging,
-            "/cgi-bin/user/tag/get": self.tag_members,
+            **self._tags.routes(),
         }
 
     async def call(self, path: str, query: Mapping[str, str], raw: bytes) -> Answer | int:
@@ -351,7 +220,7 @@ class MockWeChat:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return _err(47001, "data format error")
+            return err(47001, "data format error")
         if path == "/cgi-bin/token":
             return self.token(query, stable=False)
         if path == "/cgi-bin/stable_token":
@@ -369,12 +238,12 @@ class MockWeChat:
         if self._hit("http500", f.http500_probability):
             return 500
         if self._hit("busy", f.busy_probability):
-            return _err(-1, "system error")
+            return err(-1, "system error")
         refused = self._check_token(query.get("access_token"))
         if refused is not None:
             return refused
         if f.fail_all:
-            return _err(f.fail_all, "error injected by the fake")
+            return err(f.fail_all, "error injected by the fake")
         answer = handler(body)
         return DROP if self._hit("lost", f.lost_answer_probability) else answer
 
