@@ -16,7 +16,8 @@ CONTRACT used by the webhook (bot/replies.py, bot/webhook.py); keep these names:
     await store.record_mass_job_finish(msg_id: str, status: str, total: int, filter_count: int,
                                        sent: int, errors: int) -> None    # MASSSENDJOBFINISH
 
-Also here: planning a campaign's deliveries and the access_token row. Store inherits the rest:
+Also here: planning a campaign's deliveries and the access_token row. The engine and the
+migrations are bot/store_engine.py's (StoreError re-exported here). Store inherits the rest:
 reading subscribers (keyset-paged, never all in memory) from bot/store_subscribers.py,
 campaigns and their lease from bot/store_campaigns.py, deliveries (claims, outcomes, in doubt)
 from bot/store_deliveries.py, mass batches and jobs from bot/store_mass.py; the tables are in
@@ -32,19 +33,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, update
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import migrations
-from bot.errors import UserError
 from bot.schema import ACTIVE, UNSUBSCRIBED, access_token, interactions, subscribers, topics, utcnow
 from bot.store_campaigns import CampaignStore
 from bot.store_deliveries import DeliveryStore, PlannedDelivery
+from bot.store_engine import StoreError, migrated_engine
 from bot.store_mass import MassStore
 from bot.store_subscribers import (
     OPENID_RE,
@@ -67,66 +64,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-BUSY_TIMEOUT_MS = 30_000
 TOUCH_CHUNK = 1000
-
-
-class StoreError(UserError):
-    """The store cannot be opened; the message says what to fix."""
-
-
-def engine_for(url: str) -> tuple[AsyncEngine, str | None]:
-    """An async engine for a storage.url, and the PostgreSQL schema named in it (if any)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"storage.url {url!r} is not a database URL") from None
-    if parsed.drivername in ("sqlite", "sqlite+aiosqlite"):
-        return _sqlite_engine(parsed), None
-    if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
-        return _postgres_engine(parsed)
-    raise StoreError(
-        f"storage.url must be sqlite:///path/to/file.db or postgresql://user@host/db, got {url!r}"
-    )
-
-
-def _sqlite_engine(parsed: URL) -> AsyncEngine:
-    if not parsed.database or parsed.database == ":memory:":
-        raise StoreError("storage.url needs a file: sqlite:///data/neuraltalk.db")
-    folder = Path(parsed.database).parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot create {folder} for storage.url: {exc.strerror}") from None
-    engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"))
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn: Any) -> None:
-        readonly = conn.get_execution_options().get("neuraltalk_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
-
-    return engine
-
-
-def _postgres_engine(parsed: URL) -> tuple[AsyncEngine, str | None]:
-    schema = parsed.query.get("schema")
-    if isinstance(schema, tuple):
-        schema = schema[-1]
-    if schema is not None and not migrations.SCHEMA_NAME.match(schema):
-        raise StoreError(f"storage.url schema {schema!r}: use lower-case letters, digits and _")
-    parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+asyncpg")
-    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
-    return create_async_engine(parsed, connect_args=connect_args, pool_size=10), schema
 
 
 class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
@@ -134,16 +72,8 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
 
     @classmethod
     async def open(cls, url: str) -> Store:
-        engine, schema = engine_for(url)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(migrations.upgrade, schema)
-        except (OSError, SQLAlchemyError) as exc:
-            await engine.dispose()
-            where = make_url(url).render_as_string(hide_password=True)
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise StoreError(f"cannot open the store at {where} (storage.url): {reason}") from exc
-        return cls(engine)
+        """The store at a storage.url, its schema migrated (bot.store_engine)."""
+        return cls(await migrated_engine(url))
 
     async def close(self) -> None:
         await self.engine.dispose()
