@@ -90,13 +90,35 @@ class DeliveryStore(Database):
         Empty when none are left or the lease is not ours (never held, someone else's, or run
         out). The first pending rows in openid order are picked and locked (PostgreSQL: SKIP
         LOCKED, so concurrent claimers never take the same row), then marked by primary key in
-        one statement per thousand (a single UPDATE with the pick as a subquery lets
-        PostgreSQL's planner, with stale statistics, scan every pending row per claimed one).
-        batch_id, if given, is recorded on them (a mass send's clientmsgid is derived from it,
-        so a resend cannot reach anyone twice); otherwise they keep theirs. `after`: only
-        openids after it, for a claimer going through a campaign in openid order (PostgreSQL's
-        index keeps the rows claimed before until they are vacuumed: scanning past all of them
-        at every claim made each one slower than the last).
+        one statement per thousand. batch_id, if given, is recorded on them (a mass send's
+        clientmsgid is derived from it, so a resend cannot reach anyone twice); otherwise they
+        keep theirs. `after`: only openids after it, for a claimer going through a campaign in
+        openid order (PostgreSQL's index keeps the rows claimed before until they are vacuumed:
+        scanning past all of them at every claim made each one slower than the last).
+        """
+        pick = self._pick_pending(campaign_id, limit, channel, digest_key, after)
+        values = _claim_values(owner, batch_id)
+        async with self.write() as conn:
+            if not await self._holds_lease(conn, campaign_id, owner):
+                return []
+            claimed = [
+                Claimed(openid, channel_, key, attempts + 1, batch_id or batch)
+                for openid, channel_, key, attempts, batch in await conn.execute(pick)
+            ]
+            await _mark_claimed(conn, campaign_id, [one.openid for one in claimed], values)
+        return claimed
+
+    def _pick_pending(
+        self,
+        campaign_id: int,
+        limit: int,
+        channel: str | None,
+        digest_key: str | None,
+        after: str,
+    ) -> Any:
+        """The first `limit` pending deliveries after `after` in openid order, to be locked.
+
+        On PostgreSQL FOR UPDATE SKIP LOCKED: rows another claimer has locked are passed over.
         """
         pick = select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id).where(
             d.campaign_id == campaign_id, d.status == "pending", d.openid > after
@@ -106,28 +128,7 @@ class DeliveryStore(Database):
         if digest_key is not None:
             pick = pick.where(d.digest_key == digest_key)
         pick = pick.order_by(d.openid).limit(limit)
-        if self.is_postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        values: dict[str, Any] = dict(
-            status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=utcnow()
-        )
-        if batch_id is not None:
-            values["batch_id"] = batch_id
-        async with self.write() as conn:
-            if not await self._holds_lease(conn, campaign_id, owner):
-                return []
-            claimed = [
-                Claimed(openid, channel_, key, attempts + 1, batch_id or batch)
-                for openid, channel_, key, attempts, batch in await conn.execute(pick)
-            ]
-            for start in range(0, len(claimed), CHUNK):
-                openids = [one.openid for one in claimed[start : start + CHUNK]]
-                await conn.execute(
-                    update(deliveries)
-                    .where(d.campaign_id == campaign_id, d.openid.in_(openids))
-                    .values(values)
-                )
-        return claimed
+        return pick.with_for_update(skip_locked=True) if self.is_postgres else pick
 
     async def _holds_lease(self, conn: Any, campaign_id: int, owner: str) -> bool:
         """Whether `owner` holds the lease; on PostgreSQL it cannot change until we commit."""
@@ -240,3 +241,29 @@ class DeliveryStore(Database):
                     openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
                 )
             )
+
+
+def _claim_values(owner: str, batch_id: str | None) -> dict[str, Any]:
+    """What claiming sets on a delivery: 'sending', its owner, one more attempt, the batch."""
+    values: dict[str, Any] = dict(
+        status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=utcnow()
+    )
+    if batch_id is not None:
+        values["batch_id"] = batch_id
+    return values
+
+
+async def _mark_claimed(
+    conn: Any, campaign_id: int, openids: Sequence[str], values: dict[str, Any]
+) -> None:
+    """Set `values` on the picked deliveries by primary key, one UPDATE per CHUNK.
+
+    (A single UPDATE with the pick as a subquery lets PostgreSQL's planner, with stale
+    statistics, scan every pending row per claimed one.)
+    """
+    for start in range(0, len(openids), CHUNK):
+        await conn.execute(
+            update(deliveries)
+            .where(d.campaign_id == campaign_id, d.openid.in_(openids[start : start + CHUNK]))
+            .values(values)
+        )
