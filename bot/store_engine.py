@@ -8,6 +8,7 @@ is a StoreError saying what to fix, without the password.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,11 @@ def _sqlite_engine(parsed: URL) -> AsyncEngine:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        try:  # the mode is kept in the file: one connection that switches it is enough
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:  # another connection is switching it right now:
+            if "locked" not in str(exc):  # SQLite answers that at once, without waiting
+                raise
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

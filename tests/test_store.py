@@ -189,6 +189,16 @@ async def test_concurrent_opens_migrate_once(store_url: str) -> None:
             await s.close()
 
 
+async def test_first_opens_of_a_new_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Four stores opening a new file at once, many times: none may fail (SQLite refuses a
+    journal-mode switch at once while another connection makes it; alembic is process-global)."""
+    for round_ in range(40):
+        url = f"sqlite:///{tmp_path}/new-{round_}.db"
+        stores = await asyncio.gather(*(Store.open(url) for _ in range(4)))
+        for s in stores:
+            await s.close()
+
+
 async def test_unusable_urls_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"storage\.url must be"):
         await Store.open("mysql://localhost/db")

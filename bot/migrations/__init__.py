@@ -4,6 +4,8 @@
 transaction. Two processes opening the store at once are serialized: on PostgreSQL by an
 advisory lock held until the transaction ends, on SQLite by the BEGIN IMMEDIATE write lock
 the caller's transaction already holds. The second one then finds nothing left to do.
+Within one process, alembic keeps the running migration in module globals, so upgrades also
+take turns on a lock (always after the database's lock, so the two cannot deadlock).
 
 A new revision: copy versions/0001_initial.py to the next number, set `revision` and
 `down_revision`, and change bot/schema.py to match (tests/test_store.py compares the two).
@@ -12,6 +14,7 @@ A new revision: copy versions/0001_initial.py to the next number, set `revision`
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +26,7 @@ from sqlalchemy import Connection
 HERE = Path(__file__).resolve().parent
 ADVISORY_LOCK = 0x4E54_4D47  # "NTMG": the one key NeuralTalk migrations lock on
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_ONE_AT_A_TIME = threading.Lock()  # alembic's context is process-global
 
 
 def _config(connection: Connection) -> Config:
@@ -40,7 +44,8 @@ def upgrade(connection: Connection, schema: str | None = None) -> None:
             if not SCHEMA_NAME.match(schema):
                 raise ValueError(f"bad schema name {schema!r}")
             connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    command.upgrade(_config(connection), "head")
+    with _ONE_AT_A_TIME:
+        command.upgrade(_config(connection), "head")
 
 
 def head() -> str:
