@@ -32,6 +32,11 @@ _KEEP_AT_END = "+#"
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9.+#\-]*[a-z0-9+#]")
 _CJK_PARTS = re.compile(f"([{CJK_CHARS}]+)")
 LONGEST_WORD = 4  # characters of the longest Chinese word tried when splitting a phrase
+# the words of a question, left out of a split phrase: 如何做模型压缩 -> 模型 压缩
+ASKING_WORDS = frozenset({
+    "如何", "怎么", "怎样", "什么", "哪些", "哪个", "关于", "有关", "一下", "一些", "相关", "请问",
+    "有没有", "是否", "可以", "我想", "我要", "想要", "知道", "了解",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ def parse_query(text: str, sections: Collection[str] = ()) -> ParsedQuery:
 def split_phrase(word: str, is_word: Callable[[str], bool]) -> list[str]:
     """The words of a phrase typed without spaces: its Latin parts, and in its Chinese parts
     the longest known words from left to right (`is_word`: the index has it), single
-    characters left out. 模型量化部署 -> 模型, 量化, 部署; TVM部署 -> tvm, 部署."""
+    characters and the words of a question (ASKING_WORDS) left out. 模型量化部署 -> 模型, 量化,
+    部署; TVM部署 -> tvm, 部署; 如何做模型压缩 -> 模型, 压缩."""
     pieces: list[str] = []
     for number, part in enumerate(_CJK_PARTS.split(word.lower())):
         if number % 2 == 0:  # between Chinese runs
@@ -87,8 +93,10 @@ def split_phrase(word: str, is_word: Callable[[str], bool]) -> list[str]:
         start = 0
         while start < len(part):
             for size in range(min(LONGEST_WORD, len(part) - start), 1, -1):
-                if is_word(part[start : start + size]):
-                    pieces.append(part[start : start + size])
+                piece = part[start : start + size]
+                if piece in ASKING_WORDS or is_word(piece):
+                    if piece not in ASKING_WORDS:
+                        pieces.append(piece)
                     start += size
                     break
             else:

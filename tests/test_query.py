@@ -10,6 +10,7 @@ KNOWN = {"模型", "模型量化", "量化", "部署", "手机", "推理", "tvm"
 def test_longest_known_words_left_to_right_single_characters_left_out() -> None:
     assert split_phrase("模型量化部署", KNOWN.__contains__) == ["模型量化", "部署"]
     assert split_phrase("手机的推理", KNOWN.__contains__) == ["手机", "推理"]
+    assert split_phrase("如何做模型部署", KNOWN.__contains__) == ["模型", "部署"]
     assert split_phrase("TVM部署", KNOWN.__contains__) == ["tvm", "部署"]
     known = KNOWN.__contains__
     assert split_phrase("Paddle-Lite手机部署", known) == ["paddle-lite", "手机", "部署"]
