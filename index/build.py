@@ -144,12 +144,16 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
 
 
 def _clone(live: Path | None, fresh: Path) -> None:
-    """A new generation directory sharing the live one's immutable files (hard links)."""
+    """A new generation directory sharing the live one's Whoosh files (hard links: Whoosh
+    never rewrites a file). The haystack's files are not shared: they are written anew, and
+    writing through a link would change the live generation's under a running search."""
     fresh.mkdir()
     if live is None:
         return
     for item in live.iterdir():
-        if item.is_file() and item.name != META and not item.name.endswith("LOCK"):
+        if item.name in haystack.FILES or item.name == META or item.name.endswith("LOCK"):
+            continue
+        if item.is_file():
             try:
                 os.link(item, fresh / item.name)
             except OSError:

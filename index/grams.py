@@ -29,6 +29,7 @@ from index.errors import ArchiveError
 KEYS = "grams.keys"
 STARTS = "grams.idx"
 POSITIONS = "grams.pos"
+FILES = (KEYS, STARTS, POSITIONS)
 SHIFT = 21  # code points are below 2**21
 MAX_BYTES = 2**32 - 1  # offsets are uint32
 CHUNK = 1 << 22  # bigrams coded at a time

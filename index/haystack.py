@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from index.grams import FILES as GRAM_FILES
 from index.grams import Grams
 from index.grams import write as write_grams
 from index.records import NONE, distinct
@@ -40,6 +41,7 @@ TEXT = "haystack.bin"
 ENTRIES = "entries.bin"
 RECORDS = "records.json"
 VOCABULARY = "vocabulary.json"
+FILES = (TEXT, ENTRIES, RECORDS, VOCABULARY, *GRAM_FILES)  # written anew for each generation
 SEP = "\x00"
 ENTRY_FIELDS = ("issue", "section", "title", "source", "url", "summary", "tags", "pos")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -161,6 +162,28 @@ def test_a_killed_ingest_leaves_the_previous_index(corpus_dir: Path, tmp_path: P
     assert titles(index_dir, "华为") == before
     report = ingest(index_dir, [corpus_dir])
     assert report.ok and len(report.ingested) == 29 and len(report.unchanged) == 1
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_an_ingest_leaves_the_live_generation_untouched(corpus_dir: Path, tmp_path: Path) -> None:
+    """A running bot keeps searching the live generation while `ingest` builds the next one:
+    not one of its files may change (the next generation shares Whoosh's through hard links)."""
+    index_dir = tmp_path / "index"
+    ingest(index_dir, [corpus_dir / SHIPPED, corpus_dir / "2019-03-31.md"])
+    live = current_dir(index_dir)
+    assert live is not None
+    before = digests(live)
+    archive = Archive.open(index_dir)
+    try:
+        found = [hit.title for hit in archive.search("华为", limit=1000).results]
+        ingest(index_dir, [corpus_dir / "2021-08-01.md", corpus_dir / "2020-05-15.md"])
+        assert current_dir(index_dir) != live and digests(live) == before
+        assert [hit.title for hit in archive.search("华为", limit=1000).results] == found
+    finally:
+        archive.close()
 
 
 def test_one_ingest_at_a_time(tmp_path: Path, corpus_dir: Path) -> None:
