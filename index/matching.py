@@ -73,6 +73,7 @@ def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Records, ...
 def match_words(
     gen: Generation, words: Sequence[str], synonyms: Synonyms, section: str | None
 ) -> Match:
+    """The records holding all `words` (else any), with their synonyms, in `section` if given."""
     hay = gen.haystack
     scope = hay.in_section(section) if section else None
     literal, found, titled, unmatched = [], [], [], []
@@ -107,9 +108,9 @@ def match_words(
 def split_unmatched(
     gen: Generation, words: Sequence[str], unmatched: Sequence[str]
 ) -> tuple[str, ...]:
-    """The words, with each unmatched one of 2+ index words replaced by those words."""
+    """The words, each unmatched one made of index words replaced by them (如何剪枝 -> 剪枝)."""
     split: list[str] = []
     for word in words:
         pieces = split_phrase(word, gen.scorer.has_term) if word in unmatched else []
-        split.extend(pieces if len(pieces) > 1 else [word])
+        split.extend(pieces if pieces and pieces != [word.lower()] else [word])
     return tuple(dict.fromkeys(split))

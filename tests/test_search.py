@@ -127,6 +127,12 @@ def test_a_phrase_typed_without_spaces_that_matches_nothing_is_searched_as_its_w
     assert [key(h) for h in result.results] == [key(h) for h in spaced.results]
 
 
+def test_a_question_around_one_word_is_searched_as_that_word(archive) -> None:
+    result = everything(archive, "如何剪枝")
+    assert result.split and result.words == ("剪枝",)
+    assert result.total == everything(archive, "剪枝").total > 0
+
+
 def test_a_phrase_found_as_it_is_is_not_split(archive, entries) -> None:
     result = everything(archive, "端侧推理引擎")
     assert result.words == ("端侧推理引擎",) and result.total > 0
