@@ -68,26 +68,25 @@ class AccessToken:
             return token
         async with self._lock:
             if self._token is None or datetime.now(UTC) >= self._renew_at:
-                stored = await self._stored()
-                if stored is not None and stored[0] != token and self._fresh(stored[1]):
-                    self._adopt(*stored)
-                else:
-                    await self._fetch(force=False)
+                await self._replace(token, force=False)
             assert self._token is not None
             return self._token
 
     async def renew_refused(self, refused: str) -> str:
         """The API refused `refused`: renew it, once however many senders saw the refusal."""
         async with self._lock:
-            if self._token is not None and self._token != refused:
-                return self._token
-            stored = await self._stored()
-            if stored is not None and stored[0] != refused and self._fresh(stored[1]):
-                self._adopt(*stored)
-            else:
-                await self._fetch(force=True)
+            if self._token is None or self._token == refused:
+                await self._replace(refused, force=True)
             assert self._token is not None
             return self._token
+
+    async def _replace(self, old: str | None, force: bool) -> None:
+        """Take the store's token when another process renewed `old` already, else fetch one."""
+        stored = await self._stored()
+        if stored is not None and stored[0] != old and self._fresh(stored[1]):
+            self._adopt(*stored)
+        else:
+            await self._fetch(force=force)
 
     async def _stored(self) -> tuple[str, datetime] | None:
         """The store's token; a naive expiry (SQLite keeps no time zone) is taken as UTC."""
