@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.store import Store
 from bot.store_campaigns import Campaign, CampaignCounts
-from bot.wechat_api import RecipientError, WeChatAPI
+from bot.wechat_api import RecipientError, WeChatAPI, check_credentials
 from index.search import Archive, IssueSummary
 
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")
@@ -64,8 +64,7 @@ async def wechat_api(
 ) -> AsyncIterator[WeChatAPI]:
     connector = aiohttp.TCPConnector(limit=concurrency + 4)
     async with aiohttp.ClientSession(connector=connector) as session:
-        w = settings.wechat
-        yield WeChatAPI(session, w.api_base_url, w.appid, w.secret, store)
+        yield WeChatAPI.from_settings(session, settings.wechat, store)
 
 
 async def run_broadcast(settings: Settings, req: Request) -> int:
@@ -85,11 +84,13 @@ async def _run(settings: Settings, req: Request, store: Store, composer: Compose
     account = settings.wechat.account_type
     concurrency = req.concurrency or settings.broadcast.concurrency
     if req.preview:
+        check_credentials(settings.wechat)
         return await _preview(settings, store, composer, req.preview)
     if req.dry_run:
         counts = await _count(store, composer, req.channel, account)
         view.dry_run(req.issue, req.channel, account, counts)
         return 0
+    check_credentials(settings.wechat)  # before anything is planned or asked
     campaign = await _campaign(store, composer, req, account)
     run = Run(
         channel=campaign.channel,

@@ -81,6 +81,16 @@ class Tag:
     count: int
 
 
+def check_credentials(wechat: WechatSettings) -> None:
+    """UserError unless the settings can send: the real API needs wechat.appid and .secret."""
+    real = "api.weixin.qq.com" in wechat.api_base_url
+    if real and not (wechat.appid and wechat.secret):
+        raise UserError(
+            "wechat.appid and wechat.secret are needed to send: set them in neuraltalk.yaml "
+            "or NEURALTALK_WECHAT_APPID / NEURALTALK_WECHAT_SECRET"
+        )
+
+
 class WeChatAPI:
     """One official account's API over one aiohttp session; safe to share between tasks."""
 
@@ -109,12 +119,7 @@ class WeChatAPI:
         retry: RetryPolicy | None = None,
     ) -> WeChatAPI:
         """The client for settings.wechat; the real API needs wechat.appid and wechat.secret."""
-        real = "api.weixin.qq.com" in wechat.api_base_url
-        if real and not (wechat.appid and wechat.secret):
-            raise UserError(
-                "wechat.appid and wechat.secret are needed to send: set them in neuraltalk.yaml "
-                "or NEURALTALK_WECHAT_APPID / NEURALTALK_WECHAT_SECRET"
-            )
+        check_credentials(wechat)
         w = wechat
         return cls(session, w.api_base_url, w.appid, w.secret, token_store, retry=retry)
 

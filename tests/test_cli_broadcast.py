@@ -135,6 +135,20 @@ def test_without_yes_and_without_terminal_it_refuses(
     assert asyncio.run(mock_log(fake)) == []
 
 
+def test_without_credentials_for_the_real_api_it_refuses_before_planning(
+    sample_index: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nt.db'}"
+    asyncio.run(_populate(url, 3))
+    env = env_for(sample_index, url, "https://api.weixin.qq.com")
+    env["NEURALTALK_WECHAT_SECRET"] = ""
+    result = _invoke(env, "broadcast", ISSUE, "--yes")
+    assert isinstance(result.exception, UserError)
+    assert "wechat.appid and wechat.secret are needed" in str(result.exception)
+    assert _campaigns(env) == []
+    assert _invoke(env, "broadcast", ISSUE, "--dry-run").exit_code == 0  # no sending: allowed
+
+
 def test_unknown_issue_names_the_newest(sample_index: Path, tmp_path: Path, fake: str) -> None:
     env = env_for(sample_index, f"sqlite:///{tmp_path / 'nt.db'}", fake)
     result = _invoke(env, "broadcast", "2031-01-01", "--yes")
