@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "issues"
 
 QUERIES = [
     "量化", "tengine", "MobileNet", "OpenCV", "华为", "剪枝", "TVM", "arm", "int8", "BERT",

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import Settings  # noqa: E402
 from bot.wechat_push import Follower  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "issues"
 TOKEN, APPID = "bench-token", "wxbench0000000000"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TOPIC_WORDS = (

@@ -13,14 +13,12 @@ from bot.mock_wechat import MockWeChat, serve_mock
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "issues"
 
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    """../shared/corpus, the 30 real issues; tests that need it skip where it is absent."""
-    if not CORPUS.is_dir():
-        pytest.skip(f"the real corpus is not at {CORPUS}: put shared/ beside the repository")
+    """issues/, the 30 real issues the project serves."""
     return CORPUS
 
 

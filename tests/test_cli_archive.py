@@ -54,7 +54,9 @@ def test_parse_json(corpus_dir: Path, tmp_path: Path) -> None:
 def test_parse_readable_and_not_an_issue(corpus_dir: Path, tmp_path: Path) -> None:
     readable = run(tmp_path, tmp_path / "index", "parse", str(corpus_dir / SHIPPED))
     assert readable.returncode == 0 and "TurboTransformers" in readable.stdout
-    bad = run(tmp_path, tmp_path / "index", "parse", str(corpus_dir / "README.md"))
+    readme = tmp_path / "README.md"
+    readme.write_text("# About this folder\n\nNo issue here.\n", encoding="utf-8")
+    bad = run(tmp_path, tmp_path / "index", "parse", str(readme))
     one_line_error(bad, "README.md", "not an issue")
 
 
