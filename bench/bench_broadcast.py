@@ -34,14 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bot.schema import interactions, subscribers  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store.schema import interactions, subscribers  # noqa: E402
+from bot.store.store import Store  # noqa: E402
 from index.build import ingest  # noqa: E402
 
 ISSUE = "2020-04-26"
 BIN = Path(sys.executable).parent
 FAKE = (
-    "import sys; from aiohttp import web; from bot.mock_wechat import create_mock_app; "
+    "import sys; from aiohttp import web; from bot.fake_wechat.server import create_mock_app; "
     "web.run_app(create_mock_app({'latency': 0.02}), host='127.0.0.1', port=int(sys.argv[1]), "
     "print=None, access_log=None)"
 )

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
-from bot.wechat_push import Follower  # noqa: E402
+from bot.wechat.follower import Follower  # noqa: E402
 
 CORPUS = ROOT / "issues"
 TOKEN, APPID = "bench-token", "wxbench0000000000"
@@ -70,7 +70,7 @@ def serve(kind: str, port: int, settings: Settings) -> None:
         app.router.add_post("/wechat", success)
         app.router.add_get("/healthz", success)
     else:
-        from bot.webhook import create_app
+        from bot.chat.app import create_app
 
         app = create_app(settings)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings
-from bot.store import Store
+from bot.store.store import Store
 
 ISSUE = "2020-04-26"
 ISSUE_URL = "https://example.org/report/{date}.md"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.mock_wechat import MockWeChat, serve_mock
-from bot.store import Store
+from bot.fake_wechat.server import MockWeChat, serve_mock
+from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "issues"

@@ -17,10 +17,10 @@ from broadcast_support import (
     received,
 )
 
-from bot.broadcast_run import Request, run_broadcast
+from bot.broadcast.run import Request, run_broadcast
 from bot.errors import UserError
-from bot.mock_wechat import serve_mock
-from bot.store import Store
+from bot.fake_wechat.server import serve_mock
+from bot.store.store import Store
 
 OUTSIDE = timedelta(days=5)
 

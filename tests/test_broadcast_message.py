@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.broadcast_message import MAX_BYTES, compose, entry_line
+from bot.broadcast.compose import MAX_BYTES, compose, entry_line
 from index.search import Hit, IssueSummary
 
 URL = "https://example.org/report/{date}.md"

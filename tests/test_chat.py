@@ -13,10 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from wechat_messages import TOKEN, settings_for
 
-from bot.chat import converse
+from bot.chat.app import create_app
+from bot.chat.console import converse
 from bot.config import Settings
-from bot.store import Store
-from bot.webhook import create_app
+from bot.store.store import Store
 from index.search import Archive
 
 Server = Callable[[web.Application], Awaitable[TestServer]]

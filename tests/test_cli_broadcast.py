@@ -19,9 +19,9 @@ import pytest
 from broadcast_support import ISSUE, ISSUE_URL, add_subscribers, fresh_store_url, mock_log, received
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.main import cli
 from bot.errors import UserError
-from bot.store import Store
+from bot.store.store import Store
 
 NEURALTALK = str(Path(sys.executable).parent / "neuraltalk")
 

@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient
 from broadcast_support import ISSUE, add_subscribers, fresh_store_url, make_settings
 from wechat_messages import APPID, TOKEN, WeChat
 
-from bot.broadcast_run import Request, run_broadcast, run_campaigns
-from bot.mock_wechat import serve_mock
-from bot.store import Store
-from bot.webhook import create_app
+from bot.broadcast.run import Request, run_broadcast, run_campaigns
+from bot.chat.app import create_app
+from bot.fake_wechat.server import serve_mock
+from bot.store.store import Store
 from index.search import Archive
 
 Client = Callable[[web.Application], Awaitable[TestClient]]

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.mock_wechat import serve_mock
+from bot.fake_wechat.server import serve_mock
 
 CREDS = {"grant_type": "client_credential", "appid": "wx1", "secret": "s"}
 

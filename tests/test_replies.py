@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from wechat_messages import OTHER_TYPES, WeChat, settings_for
 
-from bot.replies import MAX_BYTES, pack
-from bot.store import Store
-from bot.webhook import create_app
+from bot.chat.app import create_app
+from bot.chat.replies import MAX_BYTES, pack
+from bot.store.store import Store
 from index.build import ingest
 from index.search import Archive
 

@@ -17,9 +17,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot import migrations
-from bot.schema import metadata
-from bot.store import InvalidInput, Store, StoreError, Subscriber
+from bot.store import migrations
+from bot.store.schema import metadata
+from bot.store.store import InvalidInput, Store, StoreError, Subscriber
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from broadcast_support import fresh_store_url
 
-from bot.schema import subscribers
-from bot.store import Store
-from bot.store_campaigns import CampaignFinished
-from bot.store_deliveries import DeliveryResult, PlannedDelivery
+from bot.store.campaigns import CampaignFinished
+from bot.store.deliveries import DeliveryResult, PlannedDelivery
+from bot.store.schema import subscribers
+from bot.store.store import Store
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 

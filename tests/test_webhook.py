@@ -14,10 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from wechat_messages import AES_KEY, SAMPLE, WeChat, settings_for
 
-from bot.store import Store
-from bot.webhook import create_app
-from bot.wechat_push import Follower, Push
-from bot.wechat_xml import safe_fields, signature
+from bot.chat.app import create_app
+from bot.store.store import Store
+from bot.wechat.follower import Follower, Push
+from bot.wechat.protocol import safe_fields, signature
 from index.build import ingest
 from index.search import Archive
 

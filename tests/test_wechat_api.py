@@ -12,7 +12,7 @@ from wechat_api_support import CUSTOM, FAST, SECRET, make_api, set_faults
 
 from bot.config import WechatSettings
 from bot.errors import UserError
-from bot.wechat_api import (
+from bot.wechat.api import (
     ERR_BAD_ANSWER,
     ERR_HTTP,
     ERR_NETWORK,

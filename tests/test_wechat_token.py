@@ -1,4 +1,4 @@
-"""The access_token (bot.wechat_token) as the API client uses it, against the fake WeChat server."""
+"""The access_token (bot/wechat/access_token.py) as the API client uses it against the fake."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from wechat_api_support import CUSTOM, FAST, SECRET, make_api, set_faults
 
 from bot.errors import UserError
-from bot.store import Store
-from bot.wechat_api import FatalError, WeChatAPI
-from bot.wechat_token import MemoryTokenStore
+from bot.store.store import Store
+from bot.wechat.access_token import MemoryTokenStore
+from bot.wechat.api import FatalError, WeChatAPI
 
 
 @pytest.fixture

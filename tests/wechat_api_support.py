@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.mock_wechat import MockWeChat
-from bot.wechat_api import MemoryTokenStore, RetryPolicy, WeChatAPI
+from bot.fake_wechat.server import MockWeChat
+from bot.wechat.api import MemoryTokenStore, RetryPolicy, WeChatAPI
 
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.005, jitter=0.001)
 SECRET = "s3cret-app-secret"

@@ -1,6 +1,6 @@
 """Test helpers: post to the webhook as WeChat's servers do, and sample messages of every type.
 
-The signing and encryption are bot.wechat_push.Follower, the same code `neuraltalk chat` uses;
+The signing and encryption are bot.wechat.follower.Follower, the same code `neuraltalk chat` uses;
 the official WXBizMsgCrypt sample below checks it against Tencent's own numbers.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
-from bot.wechat_push import Follower, Push
+from bot.wechat.follower import Follower, Push
 
 TOKEN = "test-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

@@ -1,0 +1,222 @@
+"""`neuraltalk broadcast` from flags to report: find the issue, dry-run, preview, ask, send.
+
+bot/cli/broadcast.py's broadcast_command() calls run_broadcast(); the display (progress and the
+end report) is bot/broadcast/view.py's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import click
+
+from bot.broadcast import view
+from bot.broadcast.broadcaster import Broadcaster, Run, plan, texts_for
+from bot.broadcast.compose import Composer
+from bot.broadcast.plan import PlanCounts, plan_counts
+from bot.config import Settings
+from bot.errors import UserError
+from bot.store.campaigns import Campaign, CampaignCounts
+from bot.store.store import Store
+from bot.wechat.api import RecipientError, WeChatAPI, check_credentials
+from index.search import Archive, IssueSummary
+
+STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class Request:
+    issue: str
+    channel: str = "auto"
+    dry_run: bool = False
+    preview: str | None = None
+    yes: bool = False
+    rate: float | None = None
+    concurrency: int | None = None
+    retry_in_doubt: bool = False
+
+
+def open_issue(settings: Settings, date: str) -> tuple[Archive, IssueSummary]:
+    """The archive and the ingested issue of that date; UserError naming the newest ones."""
+    synonyms = Path(settings.archive.synonyms) if settings.archive.synonyms else None
+    archive = Archive.open(Path(settings.archive.index_dir), synonyms)
+    summary = archive.issue(date)
+    if summary is None:
+        newest = ", ".join(i.date for i in archive.issues()[:5]) or "none"
+        archive.close()
+        raise UserError(
+            f"no ingested issue {date!r}; the newest are: {newest} "
+            "(run `neuraltalk ingest` if the issue is new)"
+        )
+    return archive, summary
+
+
+@asynccontextmanager
+async def wechat_api(
+    settings: Settings, store: Store, concurrency: int
+) -> AsyncIterator[WeChatAPI]:
+    connector = aiohttp.TCPConnector(limit=concurrency + 4)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield WeChatAPI.from_settings(session, settings.wechat, store)
+
+
+async def run_broadcast(settings: Settings, req: Request) -> int:
+    archive, summary = open_issue(settings, req.issue)
+    try:
+        composer = Composer(archive, summary, settings.archive.issue_url)
+        store = await Store.open(settings.storage.url)
+        try:
+            return await _run(settings, req, store, composer)
+        finally:
+            await store.close()
+    finally:
+        archive.close()
+
+
+async def _run(settings: Settings, req: Request, store: Store, composer: Composer) -> int:
+    account = settings.wechat.account_type
+    concurrency = req.concurrency or settings.broadcast.concurrency
+    if req.preview:
+        check_credentials(settings.wechat)
+        return await _preview(settings, store, composer, req.preview)
+    if req.dry_run:
+        counts = await _count(store, composer, req.channel, account)
+        view.dry_run(req.issue, req.channel, account, counts)
+        return 0
+    check_credentials(settings.wechat)  # before anything is planned or asked
+    campaign = await _campaign(store, composer, req, account)
+    run = Run(
+        channel=campaign.channel,
+        account_type=account,
+        concurrency=concurrency,
+        rate=settings.broadcast.rate if req.rate is None else req.rate,
+        retry_in_doubt=req.retry_in_doubt,
+    )
+    async with wechat_api(settings, store, concurrency) as api:
+        counts = await store.campaign_counts(campaign.id)
+        total = counts.by_status.get("pending", 0) + (counts.in_doubt if req.retry_in_doubt else 0)
+        texts = await texts_for(store, campaign, composer)
+        with view.Progress(total) as bar:
+            report = await Broadcaster(store, api, campaign, texts, run).run(bar.update)
+    view.report(report)
+    return 1 if report.stopped else 0
+
+
+def _ask(question: str, yes: bool) -> None:
+    """Ask on a terminal; without one, refuse unless --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for confirmation: pass --yes to send")
+    if not click.confirm(question, default=False):
+        raise click.exceptions.Abort()
+
+
+async def _count(store: Store, composer: Composer, channel: str, account: str) -> PlanCounts:
+    pages = store.subscriber_pages(active_only=True, page_size=1000)
+    return await plan_counts(pages, composer, channel, account, datetime.now(UTC))
+
+
+async def _campaign(store: Store, composer: Composer, req: Request, account: str) -> Campaign:
+    """The campaign to run: an unfinished one resumed, or a new one planned after asking."""
+    issue = composer.issue.date
+    for other, counts in await store.list_campaigns():
+        if other.issue != issue:
+            continue
+        if other.status == "finished":
+            when = f"{other.finished_at:%Y-%m-%d %H:%M} UTC" if other.finished_at else "earlier"
+            raise UserError(
+                f"campaign #{other.id} for {issue} ({other.channel}) finished on {when}: "
+                "a finished campaign is never sent again"
+            )
+        if other.channel != req.channel:
+            raise UserError(
+                f"campaign #{other.id} for {issue} was started on channel {other.channel} and is "
+                f"not finished: resume it with --channel {other.channel}"
+            )
+        if other.planned_at is None:  # stopped while planning: planning again is safe
+            _ask(f"Finish planning campaign #{other.id} for {issue} and send it?", req.yes)
+            await plan(store, other, composer, account)
+            return other
+        if await store.end_dead_lease(other.id):  # killed: its 'sending' are in doubt
+            counts = await store.campaign_counts(other.id)
+        view.resume(other, counts, req.retry_in_doubt)
+        _ask(f"Resume campaign #{other.id}?", req.yes)
+        return other
+    planned = await _count(store, composer, req.channel, account)
+    view.plan(issue, req.channel, planned)
+    if planned.recipients == 0:
+        raise UserError(f"nobody to send {issue} to on channel {req.channel}: nothing was recorded")
+    _ask(f"Send {issue} to {planned.recipients} recipients?", req.yes)
+    campaign = await store.campaign_for(issue, req.channel)
+    await plan(store, campaign, composer, account)
+    return campaign
+
+
+async def _preview(settings: Settings, store: Store, composer: Composer, openid: str) -> int:
+    """The full text to one openid by customer-service message, else by mass preview."""
+    text = composer.full().text
+    async with wechat_api(settings, store, 1) as api:
+        how = "customer-service message"
+        try:
+            await api.send_text(openid, text)
+        except RecipientError as exc:
+            if exc.errcode != 45015:
+                await store.record_preview(openid, composer.issue.date, exc.errcode, str(exc))
+                raise UserError(f"preview to {openid} not sent: {exc}") from None
+            how = "mass-send preview (outside the 48-hour window)"
+            try:
+                await api.mass_preview(openid, text)
+            except RecipientError as again:
+                await store.record_preview(openid, composer.issue.date, again.errcode, str(again))
+                raise UserError(f"preview to {openid} not sent: {again}") from None
+    await store.record_preview(openid, composer.issue.date, None)
+    click.echo(
+        f"preview of {composer.issue.date} sent to {openid} by {how} ({len(text.encode())} bytes)"
+    )
+    return 0
+
+
+def campaign_row(
+    campaign: Campaign, counts: CampaignCounts, jobs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One campaign as `neuraltalk campaigns --json` shows it."""
+    c = campaign
+    return {
+        "id": c.id,
+        "issue": c.issue,
+        "channel": c.channel,
+        "status": c.status,
+        "created_at": c.created_at.isoformat(),
+        "finished_at": c.finished_at.isoformat() if c.finished_at else None,
+        "counts": {k: counts.by_status.get(k, 0) for k in STATUSES},
+        "in_doubt": counts.in_doubt,
+        "failed_by_code": {str(k): n for k, n in counts.failed_by_errcode.items()},
+        "stop_reason": c.stop_reason,
+        "mass": {
+            "batches": len(jobs),
+            "recipients": sum(j["recipients"] for j in jobs),
+            "msg_ids": [j["msg_id"] for j in jobs if j["msg_id"]],
+            "status": c.mass_status,
+            "total": c.mass_total,
+            "filter_count": c.mass_filter,
+            "sent": c.mass_sent,
+            "errors": c.mass_errors,
+        },
+    }
+
+
+async def run_campaigns(settings: Settings) -> list[dict[str, Any]]:
+    store = await Store.open(settings.storage.url)
+    try:
+        listed = await store.list_campaigns()
+        return [campaign_row(c, n, await store.mass_jobs(c.id)) for c, n in listed]
+    finally:
+        await store.close()

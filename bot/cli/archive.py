@@ -1,0 +1,134 @@
+"""The archive commands of `neuraltalk`: parse one issue, ingest issues, search the archive.
+
+Each returns the exit code (0 ok, 1 something failed). Errors meant for a person are raised as
+index.errors.ArchiveError subclasses, which cli/main.py prints as one line. Imports stay inside the
+functions so that `neuraltalk search` starts fast (no jieba dictionary, no web server).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+
+SUMMARY_CHARS = 120
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _synonyms_path(settings: Settings) -> Path | None:
+    return Path(settings.archive.synonyms) if settings.archive.synonyms else None
+
+
+def parse_command(path: Path, as_json: bool) -> int:
+    """`neuraltalk parse FILE [--json]`: the issue as JSON, or a readable summary."""
+    from index.parse import parse_file
+
+    issue = parse_file(path)
+    for warning in issue.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(issue.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{issue.title}  ({issue.date}, {len(issue.entries)} entries)")
+    if issue.intro:
+        print(f"导读: {_shorten(issue.intro, 200)}")
+    for section in issue.sections:
+        print(f"\n## {section.name} ({len(section.entries)})")
+        for number, entry in enumerate(section.entries, 1):
+            tags = "".join(f"[{tag}] " for tag in entry.tags)
+            source = f" | {entry.source}" if entry.source else ""
+            print(f"{number:3}. {tags}{entry.title}{source}")
+            if entry.url:
+                print(f"     {entry.url}")
+    return 0
+
+
+def ingest_command(settings: Settings, paths: list[Path]) -> int:
+    """`neuraltalk ingest [PATH ...]`: index new and changed issues; a table of what is there."""
+    from index.build import ingest
+
+    targets = paths or [Path(settings.archive.issues_dir)]
+    report = ingest(Path(settings.archive.index_dir), targets)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    _print_ingest_table(report)
+    return 0 if report.ok else 1
+
+
+def _print_ingest_table(report: Any) -> None:
+    from rich.table import Table
+
+    issues = report.meta.get("issues", {})
+    totals: dict[str, int] = {}
+    for info in issues.values():
+        for name, count in info["sections"].items():
+            totals[name] = totals.get(name, 0) + count
+    this_run: dict[str, int] = {}
+    for info in report.ingested:
+        for name, count in info["sections"].items():
+            this_run[name] = this_run.get(name, 0) + count
+    table = Table("section", "entries", "ingested now", title="archive")
+    for name in sorted(totals, key=lambda n: -totals[n]):
+        table.add_row(name, str(totals[name]), str(this_run.get(name, 0)))
+    table.add_row("[bold]all[/bold]", str(sum(totals.values())), str(sum(this_run.values())))
+    console = _console()
+    console.print(table)
+    console.print(
+        f"issues: {len(issues)} in the archive, {len(report.ingested)} ingested, "
+        f"{len(report.unchanged)} unchanged; warnings: {len(report.warnings)}; "
+        f"errors: {len(report.errors)}; time: {report.seconds:.2f} s"
+    )
+
+
+def search_command(settings: Settings, query: str, as_json: bool, limit: int, offset: int) -> int:
+    """`neuraltalk search QUERY [--json] [--limit N] [--offset K]`."""
+    from index.search import Archive
+
+    archive = Archive.open(Path(settings.archive.index_dir), _synonyms_path(settings))
+    try:
+        result = archive.search(query, limit=limit, offset=offset)
+    finally:
+        archive.close()
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    _print_results(result, offset)
+    return 0
+
+
+def _print_results(result: Any, offset: int) -> None:
+    console = _console()
+    if result.split:
+        console.print(f"searched as: {' '.join(result.words)}")
+    if not result.matched_all and result.total:
+        console.print("no entry matches all the words; these match some of them")
+    if result.suggestion:
+        console.print(f"did you mean: {result.suggestion}")
+    if not result.results:
+        console.print(f"no results for {result.query!r}" if not result.total else "no more results")
+        return
+    from rich.table import Table
+
+    shown = f"{offset + 1}-{offset + len(result.results)}"
+    where = f" in {result.section}" if result.section else ""
+    table = Table("#", "issue", "section", "title | source", title=f"{result.total} results{where}")
+    for number, hit in enumerate(result.results, offset + 1):
+        title = f"{hit.title} | {hit.source}" if hit.source else hit.title
+        table.add_row(str(number), hit.issue, hit.section, f"{title}\n[dim]{hit.url}[/dim]")
+    console.print(table)
+    console.print(f"showing {shown} of {result.total}")
+
+
+def _shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,199 @@
+"""The `neuraltalk subscribers`, `broadcast` and `campaigns` commands (called from main.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from bot.config import Settings
+from bot.errors import UserError
+
+T = TypeVar("T")
+TABLE_ROWS = 1000  # the table shows this many; --json lists everyone
+
+# =============================================================================================
+# `neuraltalk subscribers [--json]`, `subscribers add OPENID [--topic T]`, `subscribers remove`
+# (the store's side). Keep these functions together here; the broadcast and campaigns
+# commands follow below.
+# =============================================================================================
+
+
+def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the store of storage.url, run `work(store)`, close it."""
+    from bot.store.store import Store
+
+    async def run() -> T:
+        store = await Store.open(settings.storage.url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def subscriber_json(sub: Any) -> dict[str, Any]:
+    """One subscriber as `neuraltalk subscribers --json` prints it."""
+    return {
+        "openid": sub.openid,
+        "status": sub.status,
+        "all_issues": sub.all_issues,
+        "topics": list(sub.topics),
+        "subscribed_at": _iso(sub.subscribed_at),
+        "last_interaction": _iso(sub.last_interaction),
+    }
+
+
+def subscribers_command(settings: Settings, as_json: bool) -> int:
+    """List subscribers and the counts; --json streams them, page by page."""
+
+    async def work(store: Any) -> int:
+        if as_json:
+            await _print_json(store)
+        else:
+            await _print_table(store)
+        return 0
+
+    return _with_store(settings, work)
+
+
+async def _print_json(store: Any) -> None:
+    click.echo('{"subscribers": [', nl=False)
+    first = True
+    async for page in store.subscriber_pages(page_size=1000):
+        for sub in page:
+            separator = "\n  " if first else ",\n  "
+            click.echo(separator + json.dumps(subscriber_json(sub), ensure_ascii=False), nl=False)
+            first = False
+    counts = await store.subscriber_counts()
+    summary = {
+        "active": counts.active,
+        "unsubscribed": counts.unsubscribed,
+        "topics": counts.topics,
+    }
+    click.echo(("]" if first else "\n]") + ', "counts": ' + json.dumps(summary, ensure_ascii=False))
+    click.echo("}")
+
+
+async def _print_table(store: Any) -> None:
+    console = Console()
+    if not console.is_terminal:
+        console.width = 120  # a pipe or a file: no need to squeeze into 80 columns
+    counts = await store.subscriber_counts()
+    if counts.active + counts.unsubscribed == 0:
+        console.print("no subscribers yet: add one with `neuraltalk subscribers add OPENID`")
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption="times in UTC")
+    for name in ("openid", "status", "all", "topics", "since", "last seen"):
+        table.add_column(name, no_wrap=name != "topics")
+    shown = 0
+    async for page in store.subscriber_pages(page_size=TABLE_ROWS):
+        for sub in page[: TABLE_ROWS - shown]:
+            table.add_row(
+                sub.openid,
+                sub.status,
+                "yes" if sub.all_issues else "no",
+                ", ".join(sub.topics),
+                f"{sub.subscribed_at:%Y-%m-%d}",
+                "-" if sub.last_interaction is None else f"{sub.last_interaction:%m-%d %H:%M}",
+            )
+            shown += 1
+        if shown >= TABLE_ROWS:
+            break
+    console.print(table)
+    total = counts.active + counts.unsubscribed
+    if shown < total:
+        console.print(f"showing {shown} of {total}; `neuraltalk subscribers --json` lists all")
+    topics = ", ".join(f"{topic} {n}" for topic, n in counts.topics.items()) or "none"
+    console.print(f"{counts.active} active, {counts.unsubscribed} unsubscribed; topics: {topics}")
+
+
+def subscribers_add_command(settings: Settings, openid: str, topic: str | None) -> int:
+    """Subscribe OPENID to every issue, or to --topic; say what changed."""
+    from bot.store.store import check_openid, normalize_topic
+
+    check_openid(openid)
+    wanted = "every issue" if topic is None else f"topic {normalize_topic(topic)}"
+
+    async def work(store: Any) -> bool:
+        return bool(await store.subscribe(openid, topic))
+
+    if _with_store(settings, work):
+        click.echo(f"subscribed {openid} to {wanted}")
+    else:
+        click.echo(f"{openid} already subscribes to {wanted}; nothing changed")
+    return 0
+
+
+def subscribers_remove_command(settings: Settings, openid: str) -> int:
+    """Unsubscribe OPENID from every issue and every topic; say what changed."""
+    from bot.store.store import check_openid
+
+    check_openid(openid)
+
+    async def work(store: Any) -> Any:
+        before = await store.subscriber(openid)
+        if before is not None and before.status == "active":
+            await store.unsubscribe_all(openid)
+        return before
+
+    before = _with_store(settings, work)
+    if before is None:
+        raise UserError(f"no subscriber {openid}; `neuraltalk subscribers` lists them")
+    if before.status != "active":
+        click.echo(f"{openid} is already unsubscribed; nothing changed")
+        return 0
+    left = (["every issue"] if before.all_issues else []) + [f"topic {t}" for t in before.topics]
+    click.echo(f"unsubscribed {openid} from {', '.join(left)}")
+    return 0
+
+
+# =============================================================================================
+# `neuraltalk broadcast` and `neuraltalk campaigns` (the broadcast's side) go below.
+# =============================================================================================
+
+
+def broadcast_command(
+    settings: Settings,
+    issue: str,
+    *,
+    channel: str = "auto",
+    dry_run: bool = False,
+    preview: str | None = None,
+    yes: bool = False,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    retry_in_doubt: bool = False,
+) -> int:
+    """Send an ingested issue to its subscribers (see bot/broadcast/run.py); the exit code."""
+    from bot.broadcast.run import Request, run_broadcast
+
+    request = Request(issue, channel, dry_run, preview, yes, rate, concurrency, retry_in_doubt)
+    return asyncio.run(run_broadcast(settings, request))
+
+
+def campaigns_command(settings: Settings, as_json: bool) -> int:
+    """The campaigns with status and counts, as a table or as {"campaigns": [...]}."""
+    from bot.broadcast.run import run_campaigns
+    from bot.broadcast.view import campaigns_table
+
+    rows = asyncio.run(run_campaigns(settings))
+    if as_json:
+        click.echo(json.dumps({"campaigns": rows}, ensure_ascii=False, indent=2))
+    elif rows:
+        campaigns_table(rows)
+    else:
+        click.echo("no campaigns yet: `neuraltalk broadcast ISSUE` starts one")
+    return 0

@@ -1,0 +1,257 @@
+"""The `neuraltalk` command: thin. Each subcommand parses its flags and calls one function.
+
+Modules are imported inside the commands so that `neuraltalk search` starts fast and does not
+load the web server, the database layer or the WeChat SDK.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import EXAMPLE, Settings, load_settings
+from bot.errors import UserError
+from index.errors import ArchiveError
+
+
+class Context:
+    """What every subcommand gets: the settings (loaded on first use) and the --debug flag."""
+
+    def __init__(self, config: str | None, debug: bool) -> None:
+        self.config = config
+        self.debug = debug
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config", type=click.Path(dir_okay=False), help="YAML configuration file."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
+    """NeuralTalk: the archive, chat bot and broadcast of 嵌入式AI简报."""
+    ctx.obj = Context(config, debug)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False), default="neuraltalk.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented example configuration to PATH (default ./neuraltalk.yaml)."""
+    target = Path(path)
+    if target.exists() and not force:
+        raise UserError(f"{target} already exists; use --force to overwrite it")
+    target.write_text(EXAMPLE, encoding="utf-8")
+    click.echo(f"wrote {target}: edit it, or set NEURALTALK_<SECTION>_<KEY> variables")
+
+
+# --- the archive ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the issue as JSON.")
+@pass_ctx
+def parse(ctx: Context, file: str, as_json: bool) -> None:
+    """Parse one newsletter issue and print its entries."""
+    from bot.cli import archive as cli_archive
+
+    sys.exit(cli_archive.parse_command(Path(file), as_json=as_json))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@pass_ctx
+def ingest(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Parse and index issues (files or folders; default: archive.issues_dir)."""
+    from bot.cli import archive as cli_archive
+
+    sys.exit(cli_archive.ingest_command(ctx.settings, [Path(p) for p in paths]))
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@pass_ctx
+def search(ctx: Context, query: tuple[str, ...], as_json: bool, limit: int, offset: int) -> None:
+    """Search the archive."""
+    from bot.cli import archive as cli_archive
+
+    code = cli_archive.search_command(
+        ctx.settings, " ".join(query), as_json=as_json, limit=limit, offset=offset
+    )
+    sys.exit(code)
+
+
+# --- the chat bot ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", help="Overrides server.host.")
+@click.option("--port", type=int, help="Overrides server.port.")
+@click.option("--hint", is_flag=True, hidden=True, help="Print how to chat with the server.")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None, hint: bool) -> None:
+    """Run the WeChat webhook server."""
+    from bot.chat import server as serve_module
+
+    settings = ctx.settings
+    if host or port:
+        settings = settings.replace(
+            server={"host": host or settings.server.host, "port": port or settings.server.port}
+        )
+    serve_module.run(settings, debug=ctx.debug, hint=hint)
+
+
+@cli.command()
+@click.option("--openid", default="editor-trial", show_default=True, help="Who the bot sees.")
+@click.option("--url", help="A running server's /wechat URL; default: an in-process app.")
+@pass_ctx
+def chat(ctx: Context, openid: str, url: str | None) -> None:
+    """Talk to the bot in the terminal as a follower would."""
+    from bot.chat import console as chat_module
+
+    sys.exit(chat_module.run(ctx.settings, openid=openid, url=url))
+
+
+# --- subscribers and broadcast --------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("issue")
+@click.option(
+    "--channel", type=click.Choice(["auto", "custom", "mass"]), default="auto", show_default=True
+)
+@click.option("--dry-run", is_flag=True, help="Show recipients and texts; send nothing.")
+@click.option("--preview", metavar="OPENID", help="Send to this one openid only.")
+@click.option("--yes", is_flag=True, help="Do not ask before sending.")
+@click.option("--rate", type=float, help="Messages per second (0: no limit).")
+@click.option("--concurrency", type=click.IntRange(1, 1000), help="Sends in flight at once.")
+@click.option("--retry-in-doubt", is_flag=True, help="Re-send deliveries left in doubt by a crash.")
+@pass_ctx
+def broadcast(
+    ctx: Context,
+    issue: str,
+    channel: str,
+    dry_run: bool,
+    preview: str | None,
+    yes: bool,
+    rate: float | None,
+    concurrency: int | None,
+    retry_in_doubt: bool,
+) -> None:
+    """Send an ingested issue to its subscribers."""
+    from bot.cli import broadcast as cli_broadcast
+
+    code = cli_broadcast.broadcast_command(
+        ctx.settings,
+        issue,
+        channel=channel,
+        dry_run=dry_run,
+        preview=preview,
+        yes=yes,
+        rate=rate,
+        concurrency=concurrency,
+        retry_in_doubt=retry_in_doubt,
+    )
+    sys.exit(code)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def campaigns(ctx: Context, as_json: bool) -> None:
+    """List broadcast campaigns with status and counts."""
+    from bot.cli import broadcast as cli_broadcast
+
+    sys.exit(cli_broadcast.campaigns_command(ctx.settings, as_json=as_json))
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def subscribers(click_ctx: click.Context, as_json: bool) -> None:
+    """List subscribers and topics (or add/remove one)."""
+    if click_ctx.invoked_subcommand is None:
+        from bot.cli import broadcast as cli_broadcast
+
+        sys.exit(cli_broadcast.subscribers_command(click_ctx.obj.settings, as_json=as_json))
+
+
+@subscribers.command("add")
+@click.argument("openid")
+@click.option("--topic", help="Subscribe to this topic only.")
+@pass_ctx
+def subscribers_add(ctx: Context, openid: str, topic: str | None) -> None:
+    """Subscribe OPENID (to every issue, or to --topic)."""
+    from bot.cli import broadcast as cli_broadcast
+
+    sys.exit(cli_broadcast.subscribers_add_command(ctx.settings, openid, topic=topic))
+
+
+@subscribers.command("remove")
+@click.argument("openid")
+@pass_ctx
+def subscribers_remove(ctx: Context, openid: str) -> None:
+    """Unsubscribe OPENID from everything."""
+    from bot.cli import broadcast as cli_broadcast
+
+    sys.exit(cli_broadcast.subscribers_remove_command(ctx.settings, openid))
+
+
+@cli.command("mock-wechat")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8900, show_default=True)
+@pass_ctx
+def mock_wechat(ctx: Context, host: str, port: int) -> None:
+    """Run a fake WeChat API on loopback that prints every message it receives."""
+    from bot.fake_wechat import server as mock
+
+    mock.run(host=host, port=port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line errors unless --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="neuraltalk", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (UserError, ArchiveError) as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(getattr(exc, "exit_code", 1))
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

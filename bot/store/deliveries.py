@@ -1,0 +1,269 @@
+"""Deliveries of a campaign: planned, claimed in batches, their outcomes, in doubt; previews.
+
+See bot/store/campaigns.py for the life of a campaign and of a delivery, and for the lease a
+sender must hold to claim deliveries; mass batches are bot/store/mass.py's. Store
+(bot/store/store.py) inherits DeliveryStore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.store.campaigns import in_doubt_condition
+from bot.store.schema import Database, campaigns, deliveries, previews, utcnow
+
+c, d = campaigns.c, deliveries.c
+RESULTS = ("sent", "failed", "skipped")
+CHUNK = 1000  # rows per statement: well under either database's limit of bound values
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    openid: str
+    channel: str  # "custom" or "mass"
+    digest_key: str  # which text this recipient gets
+    status: str = "pending"  # or "skipped" (with error saying why)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    openid: str
+    channel: str
+    digest_key: str
+    attempts: int
+    batch_id: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    openid: str
+    status: str  # "sent", "failed" or "skipped"
+    errcode: int | None = None
+    error: str | None = None
+
+
+class DeliveryStore(Database):
+    """Delivery and preview operations; bot.store.store.Store inherits them."""
+
+    # --- deliveries ---------------------------------------------------------------------------
+
+    async def add_deliveries(self, campaign_id: int, planned: Sequence[PlannedDelivery]) -> int:
+        """Record planned deliveries; one already there is kept as it is. Returns how many new."""
+        if not planned:
+            return 0
+        now = utcnow()
+        rows = [
+            dict(
+                campaign_id=campaign_id,
+                openid=p.openid,
+                channel=p.channel,
+                digest_key=p.digest_key,
+                status=p.status,
+                error=p.error,
+                attempts=0,
+                updated_at=now,
+            )
+            for p in planned
+        ]
+        stmt = self.insert(deliveries).on_conflict_do_nothing().returning(d.openid)
+        async with self.write() as conn:
+            return len((await conn.execute(stmt, rows)).all())
+
+    async def claim_batch(
+        self,
+        campaign_id: int,
+        owner: str,
+        limit: int,
+        *,
+        channel: str | None = None,
+        digest_key: str | None = None,
+        batch_id: str | None = None,
+        after: str = "",
+    ) -> list[Claimed]:
+        """Up to `limit` pending deliveries made 'sending' for `owner`, who must hold the lease.
+
+        Empty when none are left or the lease is not ours (never held, someone else's, or run
+        out). The first pending rows in openid order are picked and locked (PostgreSQL: SKIP
+        LOCKED, so concurrent claimers never take the same row), then marked by primary key in
+        one statement per thousand. batch_id, if given, is recorded on them (a mass send's
+        clientmsgid is derived from it, so a resend cannot reach anyone twice); otherwise they
+        keep theirs. `after`: only openids after it, for a claimer going through a campaign in
+        openid order (PostgreSQL's index keeps the rows claimed before until they are vacuumed:
+        scanning past all of them at every claim made each one slower than the last).
+        """
+        pick = self._pick_pending(campaign_id, limit, channel, digest_key, after)
+        values = _claim_values(owner, batch_id)
+        async with self.write() as conn:
+            if not await self._holds_lease(conn, campaign_id, owner):
+                return []
+            claimed = [
+                Claimed(openid, channel_, key, attempts + 1, batch_id or batch)
+                for openid, channel_, key, attempts, batch in await conn.execute(pick)
+            ]
+            await _mark_claimed(conn, campaign_id, [one.openid for one in claimed], values)
+        return claimed
+
+    def _pick_pending(
+        self,
+        campaign_id: int,
+        limit: int,
+        channel: str | None,
+        digest_key: str | None,
+        after: str,
+    ) -> Any:
+        """The first `limit` pending deliveries after `after` in openid order, to be locked.
+
+        On PostgreSQL FOR UPDATE SKIP LOCKED: rows another claimer has locked are passed over.
+        """
+        pick = select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id).where(
+            d.campaign_id == campaign_id, d.status == "pending", d.openid > after
+        )
+        if channel is not None:
+            pick = pick.where(d.channel == channel)
+        if digest_key is not None:
+            pick = pick.where(d.digest_key == digest_key)
+        pick = pick.order_by(d.openid).limit(limit)
+        return pick.with_for_update(skip_locked=True) if self.is_postgres else pick
+
+    async def _holds_lease(self, conn: Any, campaign_id: int, owner: str) -> bool:
+        """Whether `owner` holds the lease; on PostgreSQL it cannot change until we commit."""
+        held = select(c.id).where(
+            c.id == campaign_id, c.lease_owner == owner, c.lease_until > utcnow()
+        )
+        if self.is_postgres:
+            held = held.with_for_update(read=True)
+        return (await conn.execute(held)).first() is not None
+
+    async def mark_results(
+        self, campaign_id: int, owner: str, results: Sequence[DeliveryResult]
+    ) -> None:
+        """Record the outcomes of sends claimed by `owner`, all in one transaction.
+
+        One UPDATE per distinct outcome (nearly always just "sent"), not one per delivery.
+        """
+        groups: dict[tuple[str, int | None, str | None], list[str]] = {}
+        for r in results:
+            if r.status not in RESULTS:
+                raise ValueError(f"a delivery ends sent, failed or skipped, not {r.status!r}")
+            error = None if r.error is None else r.error[:500]
+            groups.setdefault((r.status, r.errcode, error), []).append(r.openid)
+        if not groups:
+            return
+        now = utcnow()
+        async with self.write() as conn:
+            for (status, errcode, error), openids in groups.items():
+                for start in range(0, len(openids), CHUNK):
+                    await conn.execute(
+                        update(deliveries)
+                        .where(
+                            d.campaign_id == campaign_id,
+                            d.status == "sending",
+                            d.claimed_by == owner,
+                            d.openid.in_(openids[start : start + CHUNK]),
+                        )
+                        .values(status=status, errcode=errcode, error=error, updated_at=now)
+                    )
+
+    async def release(
+        self, campaign_id: int, owner: str, openids: Sequence[str], channel: str | None = None
+    ) -> None:
+        """Put claimed but unsent deliveries back to pending (optionally on another channel)."""
+        values: dict[str, Any] = dict(status="pending", claimed_by=None, updated_at=utcnow())
+        if channel is not None:
+            values["channel"] = channel
+        async with self.write() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(
+                    d.campaign_id == campaign_id,
+                    d.openid.in_(openids),
+                    d.status == "sending",
+                    d.claimed_by == owner,
+                )
+                .values(values)
+            )
+
+    async def in_doubt(self, campaign_id: int) -> list[Claimed]:
+        """Deliveries left 'sending' by a sender that lost its lease: maybe sent, maybe not."""
+        stmt = (
+            select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id)
+            .join(campaigns, c.id == d.campaign_id)
+            .where(d.campaign_id == campaign_id, in_doubt_condition(utcnow()))
+            .order_by(d.openid)
+        )
+        async with self.read() as conn:
+            return [Claimed(*row) for row in (await conn.execute(stmt))]
+
+    async def retry_in_doubt(self, campaign_id: int) -> int:
+        """Make in-doubt deliveries pending again (they keep their batch_id); how many."""
+        doubtful = (
+            select(d.openid)
+            .join(campaigns, c.id == d.campaign_id)
+            .where(d.campaign_id == campaign_id, in_doubt_condition(utcnow()))
+        )
+        async with self.write() as conn:
+            done = await conn.execute(
+                update(deliveries)
+                .where(d.campaign_id == campaign_id, d.openid.in_(doubtful))
+                .values(status="pending", claimed_by=None, updated_at=utcnow())
+                .returning(d.openid)
+            )
+            return len(done.all())
+
+    async def text_keys(self, campaign_id: int) -> list[str]:
+        """The texts (digest keys) of deliveries not done yet."""
+        stmt = (
+            select(d.digest_key)
+            .distinct()
+            .where(
+                d.campaign_id == campaign_id,
+                d.status.in_(("pending", "sending")),
+                d.digest_key != "",
+            )
+        )
+        async with self.read() as conn:
+            return list((await conn.execute(stmt)).scalars())
+
+    # --- previews -----------------------------------------------------------------------------
+
+    async def record_preview(
+        self, openid: str, issue: str, errcode: int | None, error: str | None = None
+    ) -> None:
+        """A --preview send, kept apart from campaigns."""
+        async with self.write() as conn:
+            await conn.execute(
+                previews.insert().values(
+                    openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
+                )
+            )
+
+
+def _claim_values(owner: str, batch_id: str | None) -> dict[str, Any]:
+    """What claiming sets on a delivery: 'sending', its owner, one more attempt, the batch."""
+    values: dict[str, Any] = dict(
+        status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=utcnow()
+    )
+    if batch_id is not None:
+        values["batch_id"] = batch_id
+    return values
+
+
+async def _mark_claimed(
+    conn: Any, campaign_id: int, openids: Sequence[str], values: dict[str, Any]
+) -> None:
+    """Set `values` on the picked deliveries by primary key, one UPDATE per CHUNK.
+
+    (A single UPDATE with the pick as a subquery lets PostgreSQL's planner, with stale
+    statistics, scan every pending row per claimed one.)
+    """
+    for start in range(0, len(openids), CHUNK):
+        await conn.execute(
+            update(deliveries)
+            .where(d.campaign_id == campaign_id, d.openid.in_(openids[start : start + CHUNK]))
+            .values(values)
+        )

@@ -1,0 +1,64 @@
+"""One HTTP exchange with the WeChat API: a JSON body out, the answer back as a dict.
+
+The transport under bot.wechat.api and bot.wechat.access_token: one aiohttp session, the base URL
+(settings.wechat.api_base_url) and a timeout. Timeouts and dropped connections become
+TransientError; the answer's status and body are judged by bot.wechat.errors.decode_answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from bot.wechat.errors import ERR_NETWORK, TransientError, clean, decode_answer, read_bounded
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def to_json(value: Any) -> bytes:
+    """value as compact UTF-8 JSON (Chinese text as itself, not \\u escapes)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Transport:
+    """The session, base URL and timeout every request of one WeChatAPI goes through."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float) -> None:
+        self._session = session
+        self.base = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._urls: dict[tuple[str, str], URL] = {}
+
+    async def request(self, method: str, path: str, url: URL, data: bytes | None) -> dict[str, Any]:
+        """One HTTP exchange; the answer as a dict, or an exception for the transport's failures."""
+        try:
+            async with self._session.request(
+                method,
+                url,
+                data=data,
+                headers=JSON_HEADERS if data is not None else None,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as resp:
+                raw = b"" if resp.status >= 500 else await read_bounded(resp)
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            reason = clean(f"{type(exc).__name__}: {exc}")
+            raise TransientError(ERR_NETWORK, reason, f"{path}: {reason}") from None
+        return decode_answer(path, status, raw)
+
+    def url(self, path: str) -> URL:
+        """base + path, without a query."""
+        return URL(self.base + path)
+
+    def token_url(self, path: str, token: str) -> URL:
+        """base + path + ?access_token=token, built once per path and token, not per message."""
+        url = self._urls.get((path, token))
+        if url is None:
+            if len(self._urls) >= 64:  # old tokens' URLs
+                self._urls.clear()
+            url = self._urls[(path, token)] = self.url(path).with_query(access_token=token)
+        return url
