@@ -5,7 +5,7 @@ at `neuraltalk mock-wechat`. Failures are raised as bot.wechat.errors' classes (
 here): TransientError after a bounded number of retries with exponential backoff and jitter,
 RecipientError at once (not retried), FatalError at once with what to fix.
 
-The access_token is access_token.py.s (TokenStore and MemoryTokenStore re-exported here). When
+The access_token is access_token.py's (TokenStore and MemoryTokenStore re-exported here). When
 the API refuses a token (40001, 40014, 42001), it is renewed once with force_refresh and the
 call retried once. Retrying after a timeout may deliver a customer-service message twice if
 WeChat had already taken it; mass sends are safe (clientmsgid). Neither the secret nor the
