@@ -1,15 +1,11 @@
-"""Issues -> Whoosh index, one generation at a time, swapped in atomically.
+"""Issues -> a new index generation, switched in atomically (index/layout.py: the directory).
 
-Layout of archive.index_dir:
-
-    CURRENT          the name of the live generation ("gen-000007"), replaced with os.replace
-    gen-000007/      a Whoosh index plus meta.json (issue dates, titles, hashes, counts)
-    .ingest.lock     held (flock) while an ingest runs
-
-An ingest hard-links the live generation's files into a fresh directory, deletes and re-adds the
-changed issues there, commits, writes meta.json, and only then points CURRENT at it. A failure or
-a kill at any step leaves CURRENT, and so the searchable index, as it was; leftovers are removed
-by the next ingest. Unchanged files (same SHA-256 as stored) are not even parsed.
+An ingest makes a fresh generation directory holding hard links to the live generation's Whoosh
+files (Whoosh never rewrites one), deletes and re-adds the changed issues there and commits;
+then it writes the files of the exact search and meta.json anew (never through a link: the live
+generation's must not change under a running search), and only then points CURRENT at it. A
+failure or a kill at any step leaves CURRENT, and so the searchable index, as it was; leftovers
+are removed by the next ingest. Unchanged files (same SHA-256 as stored) are not even parsed.
 """
 
 from __future__ import annotations
@@ -30,11 +26,18 @@ from typing import Any
 from index import haystack
 from index.errors import ArchiveError, IssueError
 from index.issue import Issue, ParseWarning
+from index.layout import (
+    GENERATION_PREFIX,
+    LOCK,
+    META,
+    META_VERSION,
+    POINTER,
+    current_dir,
+    generation_name,
+    load_meta,
+    readable_generation,
+)
 
-POINTER = "CURRENT"
-META = "meta.json"
-LOCK = ".ingest.lock"
-META_VERSION = 3  # raise when the files of a generation change: older ones are rebuilt
 INLINE_LIMIT = 1  # whoosh-reloaded 2.7.5 cannot inline (W3TermInfo.set_inline is missing)
 
 
@@ -60,38 +63,10 @@ def make_schema() -> Any:
 
 
 def _codec() -> Any:
-    """Whoosh's codec with short posting lists inlined: most bigrams occur in a few entries."""
+    """Whoosh's codec, uncompressed, with the smallest inline limit (see INLINE_LIMIT)."""
     from whoosh.codec.whoosh3 import W3Codec
 
     return W3Codec(compression=0, inlinelimit=INLINE_LIMIT)
-
-
-def current_dir(index_dir: Path) -> Path | None:
-    """The live generation's directory, or None when nothing was ingested yet."""
-    try:
-        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    gen = index_dir / name
-    return gen if name and (gen / META).is_file() else None
-
-
-def live_generation(index_dir: Path) -> Path | None:
-    """The live generation when this version of neuraltalk can read it, else None.
-
-    A generation written by another version (META_VERSION differs) is not cloned: the next
-    ingest starts a fresh generation from the files it is given."""
-    gen = current_dir(index_dir)
-    if gen is None or load_meta(gen).get("version") != META_VERSION:
-        return None
-    return gen
-
-
-def load_meta(gen_dir: Path | None) -> dict[str, Any]:
-    """meta.json of a generation: {"version", "generation", "issues": {date: {...}}}."""
-    if gen_dir is None:
-        return {"version": META_VERSION, "generation": 0, "issues": {}}
-    return json.loads((gen_dir / META).read_text(encoding="utf-8"))
 
 
 def file_hash(data: bytes) -> str:
@@ -172,7 +147,7 @@ def _write_atomic(path: Path, text: str) -> None:
 def _cleanup(index_dir: Path, keep: set[str]) -> None:
     """Remove generations and leftovers other than `keep` (the live one and its predecessor)."""
     for item in index_dir.iterdir():
-        if item.is_dir() and item.name.startswith("gen-") and item.name not in keep:
+        if item.is_dir() and item.name.startswith(GENERATION_PREFIX) and item.name not in keep:
             shutil.rmtree(item, ignore_errors=True)
 
 
@@ -208,10 +183,10 @@ def write_generation(
     """
     from whoosh import index as whoosh_index
 
-    live = live_generation(index_dir)
+    live = readable_generation(index_dir)
     meta = load_meta(live)
     number = int(load_meta(current_dir(index_dir))["generation"]) + 1
-    fresh = index_dir / f"gen-{number:06d}"
+    fresh = index_dir / generation_name(number)
     if fresh.exists():
         shutil.rmtree(fresh)
     _clone(live, fresh)
@@ -298,7 +273,7 @@ def ingest(index_dir: Path, paths: Sequence[Path], *, procs: int = 2) -> IngestR
     report = IngestReport()
     files, report.errors = collect_files(paths)
     with ingest_lock(index_dir):
-        meta = load_meta(live_generation(index_dir))
+        meta = load_meta(readable_generation(index_dir))
         known = {info["hash"] for info in meta["issues"].values()}
         changed: dict[str, tuple[Issue, str]] = {}
         for path in files:

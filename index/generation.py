@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build import load_meta
 from index.haystack import Haystack, read_vocabulary
+from index.layout import load_meta
 from index.query import Speller
 from index.results import Hit
 from index.scoring import Scorer, SizedCache
