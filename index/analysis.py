@@ -1,9 +1,10 @@
-"""Text analysis for the archive: the jieba analyzer of the Whoosh index, and word runs.
+"""Text analysis for the archive: the jieba words of the Whoosh index, and word runs.
 
-- `jieba_analyzer()`: jieba's search-mode words, lower-cased, punctuation dropped (like
-  jieba/analyse/analyzer.py's ChineseAnalyzer, without its stemming). It gives relevance (BM25);
-  recall comes from substring lookup (index/haystack.py), since jieba keeps ``OpenCV4.3`` or
-  ``TengineKit`` whole and may cut a sentence around 量化 differently from the query.
+- `cut` / `cut_many`: jieba's search-mode words, lower-cased, punctuation dropped (like
+  jieba/analyse/analyzer.py's ChineseAnalyzer, without its stemming), cut at ingest and given
+  to Whoosh as lists. They give relevance (BM25); recall comes from substring lookup
+  (index/haystack.py), since jieba keeps ``OpenCV4.3`` or ``TengineKit`` whole and may cut a
+  sentence around 量化 differently from the query.
 - `latin_runs` / `cjk_runs`: the Latin and Chinese parts of a query word, used to find the index's
   jieba words inside it without loading jieba's dictionary at query time (that takes ~1 s).
 
@@ -17,10 +18,8 @@ import marshal
 import re
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, BinaryIO
-
-from whoosh.analysis import Analyzer, LowercaseFilter, Token, Tokenizer
 
 CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
@@ -85,47 +84,13 @@ def cjk_runs(text: str) -> list[str]:
     return _CJK_RUN.findall(text)
 
 
-class JiebaTokenizer(Tokenizer):
-    """jieba search-mode words; tokens without a letter, digit or CJK character are dropped."""
-
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: object,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        pos = start_pos
-        for word, start, end in load_jieba().tokenize(value, mode="search"):
-            if not WORDLIKE.search(word):
-                continue
-            token.text = word
-            token.boost = 1.0
-            token.stopped = False
-            if keeporiginal:
-                token.original = word
-            if positions:
-                token.pos = pos
-                pos += 1
-            if chars:
-                token.startchar = start_char + start
-                token.endchar = start_char + end
-            yield token
-
-
 _memo: dict[str, list[str]] = {}
 MEMO_MAX = 200_000  # cut blocks remembered (texts repeat their words, and synthetic ones a lot)
 
 
 def cut(text: str) -> list[str]:
-    """What jieba_analyzer() makes of `text`, as a list (Whoosh indexes a list as it is).
+    """The words of `text` for the index: jieba search mode, lower-cased, only words holding a
+    letter, digit or CJK character; a list (Whoosh indexes a list as it is).
 
     jieba cuts each run of its word characters on its own and passes the other characters
     through one by one, so the run's words are remembered: the same words, cut once.
@@ -154,8 +119,3 @@ def cut_many(texts: Sequence[str], procs: int = 1) -> list[list[str]]:
 
     with multiprocessing.get_context("fork").Pool(procs) as pool:
         return pool.map(cut, texts, chunksize=max(16, len(texts) // (procs * 8)))
-
-
-def jieba_analyzer() -> Analyzer:
-    """The word analyzer of the title and body fields: jieba search mode, lower-cased."""
-    return JiebaTokenizer() | LowercaseFilter()

@@ -42,12 +42,16 @@ INLINE_LIMIT = 1  # whoosh-reloaded 2.7.5 cannot inline (W3TermInfo.set_inline i
 
 
 def make_schema() -> Any:
-    """The index schema: jieba word fields for relevance (BM25) plus the stored entry."""
+    """The index schema: word fields for relevance (BM25) plus the stored entry.
+
+    Ingest cuts the words with jieba and gives them as lists, which Whoosh indexes as they are;
+    the fields' analyzer (stock Whoosh: space-separated words, lower-cased) never cuts a text of
+    ours. Whoosh pickles the schema into every index, so it names no class of neuraltalk's: an
+    index does not depend on where our modules are."""
+    from whoosh.analysis import LowercaseFilter, SpaceSeparatedTokenizer
     from whoosh.fields import ID, STORED, TEXT, Schema
 
-    from index.analysis import jieba_analyzer
-
-    words = jieba_analyzer()
+    words = SpaceSeparatedTokenizer() | LowercaseFilter()
     return Schema(
         id=ID(unique=True, stored=True),
         issue=ID(stored=True),

@@ -23,7 +23,7 @@ POINTER = "CURRENT"
 META = "meta.json"
 LOCK = ".ingest.lock"
 GENERATION_PREFIX = "gen-"
-META_VERSION = 3  # raise when the files of a generation change: older ones are rebuilt
+META_VERSION = 4  # raise when the files of a generation change: older ones are rebuilt
 
 
 def generation_name(number: int) -> str:
