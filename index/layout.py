@@ -3,8 +3,9 @@
 Layout of archive.index_dir:
 
     CURRENT          the name of the live generation ("gen-000007"), replaced with os.replace
-    gen-000007/      a Whoosh index, the files of the exact search, and meta.json (issue dates,
-                     titles, hashes, counts, the format version)
+    gen-000007/      a Whoosh index, the files of the exact search (index/ingest/haystack.py
+                     lists them), and meta.json (issue dates, titles, hashes, counts, the
+                     format version)
     .ingest.lock     held (flock) while an ingest runs
 
 A generation is readable by this version of neuraltalk when its meta.json has META_VERSION;
@@ -23,6 +24,11 @@ POINTER = "CURRENT"
 META = "meta.json"
 LOCK = ".ingest.lock"
 GENERATION_PREFIX = "gen-"
+RECORDS = "records.json"  # per record: Whoosh docnum, issue, section, offsets, field lengths
+ENTRIES = "entries.bin"  # per record: the displayed fields (Shown), pickled
+VOCABULARY = "vocabulary.json"  # the index's Latin words and their document frequencies
+ENTRY_FIELDS = ("issue", "section", "title", "source", "url", "summary", "tags", "pos")
+Shown = tuple[str, str, str, str, str, str, tuple[str, ...], int]  # ENTRY_FIELDS' values
 META_VERSION = 4  # raise when the files of a generation change: older ones are rebuilt
 
 

@@ -18,7 +18,7 @@ from bot.store import Store
 from bot.webhook import create_app
 from bot.wechat_push import Follower, Push
 from bot.wechat_xml import safe_fields, signature
-from index.build import ingest
+from index.ingest import ingest
 from index.search import Archive
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,16 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from index.build import (
-    META_VERSION,
-    POINTER,
-    current_dir,
-    ingest,
-    ingest_lock,
-    load_meta,
-    write_generation,
-)
 from index.errors import ArchiveError, IndexMissingError
+from index.ingest import ingest, ingest_lock, write_generation
+from index.layout import META_VERSION, POINTER, current_dir, load_meta
 from index.parse import parse_file
 from index.search import Archive
 

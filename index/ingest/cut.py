@@ -1,32 +1,24 @@
-"""Text analysis for the archive: the jieba words of the Whoosh index, and word runs.
+"""jieba's words of the index's title and body fields, cut at ingest (search never cuts).
 
-- `cut` / `cut_many`: jieba's search-mode words, lower-cased, punctuation dropped (like
-  jieba/analyse/analyzer.py's ChineseAnalyzer, without its stemming), cut at ingest and given
-  to Whoosh as lists. They give relevance (BM25); recall comes from substring lookup
-  (index/haystack.py), since jieba keeps ``OpenCV4.3`` or ``TengineKit`` whole and may cut a
-  sentence around 量化 differently from the query.
-- `latin_runs` / `cjk_runs`: the Latin and Chinese parts of a query word, used to find the index's
-  jieba words inside it without loading jieba's dictionary at query time (that takes ~1 s).
+jieba's search-mode words, lower-cased, punctuation dropped (like jieba/analyse/analyzer.py's
+ChineseAnalyzer, without its stemming), given to Whoosh as lists. They give relevance (BM25);
+recall comes from substring lookup (index/substring/), since jieba keeps ``OpenCV4.3`` or
+``TengineKit`` whole and may cut a sentence around 量化 differently from the query.
 
-jieba is loaded lazily, once, with its logger silenced: only indexing needs it.
+jieba is loaded lazily, once, with its logger silenced.
 """
 
 from __future__ import annotations
 
 import logging
 import marshal
-import re
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
-_WORD = r"[^\W_" + CJK_CHARS + "]"
-_LATIN_RUN = re.compile(_WORD + r"(?:" + _WORD + r"|[._+#\-])*")
-WORDLIKE = re.compile(r"[^\W_]")  # a letter, digit or CJK character
-_EDGE = "._-"
+from index.text import WORDLIKE
+
 PARALLEL_MIN_TEXTS = 400  # below this, forking costs more than it saves
 
 _jieba_lock = threading.Lock()
@@ -71,17 +63,6 @@ def load_jieba():  # type: ignore[no-untyped-def]
                 jieba.initialize()
                 _jieba_ready = True
     return jieba
-
-
-def latin_runs(text: str) -> list[str]:
-    """Lower-cased Latin/digit runs of `text`, edges trimmed: 'OpenCV4.3发布' -> ['opencv4.3']."""
-    runs = (m.group().strip(_EDGE) for m in _LATIN_RUN.finditer(text.lower()))
-    return [r for r in runs if r]
-
-
-def cjk_runs(text: str) -> list[str]:
-    """Runs of Chinese (and Japanese kana) characters: '低比特量化 on ARM' -> ['低比特量化']."""
-    return _CJK_RUN.findall(text)
 
 
 _memo: dict[str, list[str]] = {}

@@ -1,11 +1,11 @@
 """query -> SearchResult: parsing the query, section filters, synonyms, ordering, suggestions.
 
 How a search runs: the words are looked up as case-insensitive substrings of every entry's title,
-source, tags and summary (index/haystack.py: full recall), together with their synonyms; entries
+source, tags and summary (index/substring/: full recall), together with their synonyms; entries
 must match every word (else any, with matched_all=False). They are ordered in groups: the title
 contains the words, then the rest, then entries found only through synonyms; within a group by
 BM25 over the jieba words of the Whoosh index (title counts double), ties newest issue first.
-index/matching.py finds the groups; this module opens the index, pages and ranks.
+matching.py finds the groups; this module opens the index, pages and ranks.
 
 CONTRACT (used by bot/: the CLI, the chat replies and the broadcast; keep it):
 
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.generation import Generation
 from index.layout import pointer_stamp, readable_generation, require_generation
-from index.matching import Match, match_words, split_unmatched
-from index.query import Synonyms, is_latin_word, parse_query
-from index.records import Records
-from index.results import Hit, IssueSummary, SearchResult
-
-__all__ = ["Archive", "Hit", "IssueSummary", "SearchResult"]
+from index.search.generation import Generation
+from index.search.matching import Match, match_words, split_unmatched
+from index.search.query import parse_query
+from index.search.results import IssueSummary, SearchResult
+from index.search.synonyms import Synonyms
+from index.substring import Records
+from index.text import is_latin_word
 
 PLACES = 6  # scores are compared rounded to 6 places
 
@@ -148,10 +148,7 @@ class Archive:
             return None
         if not with_entries:
             return IssueSummary(date=date, title=info["title"])
-        gen = self._gen
-        records = [r for r, issue in enumerate(gen.haystack.issues) if issue == date]
-        records.sort(key=lambda r: gen.haystack.entry(r)[-1])  # the entry's place in the file
-        hits = tuple(gen.hit(r, 0.0) for r in records)
+        hits = tuple(self._gen.hit(r, 0.0) for r in self._gen.issue_records(date))
         return IssueSummary(date=date, title=info["title"], entries=hits)
 
     def issue(self, date: str) -> IssueSummary | None:
