@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, cast
 
 from index.errors import IndexMissingError
 
@@ -30,6 +30,26 @@ VOCABULARY = "vocabulary.json"  # the index's Latin words and their document fre
 ENTRY_FIELDS = ("issue", "section", "title", "source", "url", "summary", "tags", "pos")
 Shown = tuple[str, str, str, str, str, str, tuple[str, ...], int]  # ENTRY_FIELDS' values
 META_VERSION = 4  # raise when the files of a generation change: older ones are rebuilt
+
+
+class IssueInfo(TypedDict):
+    """What meta.json keeps of an ingested issue."""
+
+    date: str
+    title: str
+    path: str
+    hash: str  # SHA-256 of the file
+    entries: int
+    sections: dict[str, int]  # entries per section
+    warnings: int
+
+
+class Meta(TypedDict):
+    """meta.json of a generation."""
+
+    version: int  # META_VERSION of the neuraltalk that wrote it
+    generation: int
+    issues: dict[str, IssueInfo]  # by date
 
 
 def generation_name(number: int) -> str:
@@ -46,12 +66,11 @@ def current_dir(index_dir: Path) -> Path | None:
     return gen if name and (gen / META).is_file() else None
 
 
-def load_meta(gen_dir: Path | None) -> dict[str, Any]:
-    """meta.json of a generation: {"version", "generation", "issues": {date: {...}}}; that of
-    an empty archive for None."""
+def load_meta(gen_dir: Path | None) -> Meta:
+    """meta.json of a generation; that of an empty archive for None."""
     if gen_dir is None:
         return {"version": META_VERSION, "generation": 0, "issues": {}}
-    return json.loads((gen_dir / META).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return cast(Meta, json.loads((gen_dir / META).read_text(encoding="utf-8")))
 
 
 def readable_generation(index_dir: Path) -> Path | None:

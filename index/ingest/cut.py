@@ -15,6 +15,7 @@ import marshal
 import sys
 import threading
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any, BinaryIO
 
 from index.text import WORDLIKE
@@ -36,14 +37,14 @@ class _WholeFileMarshal:
         return marshal.loads(handle.read())
 
 
-def _import_jieba():  # type: ignore[no-untyped-def]
+def _import_jieba() -> ModuleType:
     """jieba, imported without pkg_resources: jieba imports that (0.1 s, and deprecated) only to
     open its own data files, and opens them by path when it is missing."""
     if "pkg_resources" in sys.modules or "jieba" in sys.modules:
-        import jieba
+        import jieba  # type: ignore[import-untyped]
 
         return jieba
-    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import fails: fallback
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # so that the import fails
     try:
         import jieba
     finally:
@@ -51,7 +52,7 @@ def _import_jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
-def load_jieba():  # type: ignore[no-untyped-def]
+def load_jieba() -> ModuleType:
     """The jieba module, initialised once (from its cache file) with its logger quiet."""
     global _jieba_ready
     jieba = _import_jieba()

@@ -18,7 +18,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.errors import ArchiveError
 from index.ingest.haystack import FILES as HAYSTACK_FILES
@@ -29,6 +29,8 @@ from index.layout import (
     META,
     META_VERSION,
     POINTER,
+    IssueInfo,
+    Meta,
     current_dir,
     generation_name,
     load_meta,
@@ -36,17 +38,20 @@ from index.layout import (
 )
 from index.parse import Issue
 
+if TYPE_CHECKING:
+    from whoosh.fields import Schema  # type: ignore[import-untyped]
+
 INLINE_LIMIT = 1  # whoosh-reloaded 2.7.5 cannot inline (W3TermInfo.set_inline is missing)
 
 
-def make_schema() -> Any:
+def make_schema() -> Schema:
     """The index schema: word fields for relevance (BM25) plus the stored entry.
 
     Ingest cuts the words with jieba and gives them as lists, which Whoosh indexes as they are;
     the fields' analyzer (stock Whoosh: space-separated words, lower-cased) never cuts a text of
     ours. Whoosh pickles the schema into every index, so it names no class of neuraltalk's: an
     index does not depend on where our modules are."""
-    from whoosh.analysis import LowercaseFilter, SpaceSeparatedTokenizer
+    from whoosh.analysis import LowercaseFilter, SpaceSeparatedTokenizer  # type: ignore[import-untyped]
     from whoosh.fields import ID, STORED, TEXT, Schema
 
     words = SpaceSeparatedTokenizer() | LowercaseFilter()
@@ -66,7 +71,7 @@ def make_schema() -> Any:
 
 def _codec() -> Any:
     """Whoosh's codec, uncompressed, with the smallest inline limit (see INLINE_LIMIT)."""
-    from whoosh.codec.whoosh3 import W3Codec
+    from whoosh.codec.whoosh3 import W3Codec  # type: ignore[import-untyped]
 
     return W3Codec(compression=0, inlinelimit=INLINE_LIMIT)
 
@@ -89,7 +94,7 @@ def entry_docs(issue: Issue) -> Iterator[dict[str, Any]]:
         }
 
 
-def issue_meta(issue: Issue, digest: str) -> dict[str, Any]:
+def issue_meta(issue: Issue, digest: str) -> IssueInfo:
     sections = Counter(section.name for section, _ in issue.entries)
     return {
         "date": issue.date,
@@ -149,9 +154,7 @@ def _cleanup(index_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(item, ignore_errors=True)
 
 
-def _add_issues(
-    writer: Any, issues: Iterable[tuple[Issue, str]], meta: dict[str, Any], procs: int
-) -> None:
+def _add_issues(writer: Any, issues: Iterable[tuple[Issue, str]], meta: Meta, procs: int) -> None:
     """Delete the issues' old entries and add the new ones, jieba words cut on `procs` cores."""
     from index.ingest.cut import cut_many
 
@@ -179,7 +182,7 @@ def write_generation(
 
     The caller holds ingest_lock. Returns the new generation's directory.
     """
-    from whoosh import index as whoosh_index
+    from whoosh import index as whoosh_index  # type: ignore[import-untyped]
 
     live = readable_generation(index_dir)
     meta = load_meta(live)
@@ -207,7 +210,7 @@ def write_generation(
             write_haystack(fresh, reader)
     finally:
         committed.close()
-    meta.update(version=META_VERSION, generation=number)
+    meta["version"], meta["generation"] = META_VERSION, number
     _write_atomic(fresh / META, json.dumps(meta, ensure_ascii=False, indent=1))
     _write_atomic(index_dir / POINTER, fresh.name + "\n")
     _cleanup(index_dir, {fresh.name} | ({live.name} if live else set()))

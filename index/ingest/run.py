@@ -12,11 +12,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from index.errors import IssueError
 from index.ingest.generation import ingest_lock, write_generation
-from index.layout import load_meta, readable_generation
+from index.layout import IssueInfo, Meta, load_meta, readable_generation
 from index.parse import Issue, ParseWarning, parse_bytes, read_issue_bytes
 
 
@@ -28,11 +27,11 @@ def file_hash(data: bytes) -> str:
 class IngestReport:
     """What an ingest did; `errors` are one-line messages naming the file."""
 
-    ingested: list[dict[str, Any]] = field(default_factory=list)  # issue_meta of each written
+    ingested: list[IssueInfo] = field(default_factory=list)  # of each issue written
     unchanged: list[str] = field(default_factory=list)  # paths skipped (same hash)
     errors: list[str] = field(default_factory=list)
     warnings: list[ParseWarning] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)  # the live generation's meta afterwards
+    meta: Meta = field(default_factory=lambda: load_meta(None))  # the live one's, afterwards
     seconds: float = 0.0
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -48,14 +49,14 @@ class Entries:
     def shown(self, record: int) -> Shown:
         """The displayed fields of a record, in ENTRY_FIELDS order (issue, section, title, ...)."""
         start, end = self._entry_starts[record], self._entry_starts[record + 1] - 1
-        return pickle.loads(self._entries[start:end])  # type: ignore[no-any-return]
+        return cast(Shown, pickle.loads(self._entries[start:end]))
 
 
 class Generation:
     """One opened index generation: haystack (recall), scorer (BM25 over Whoosh), meta.json."""
 
     def __init__(self, gen_dir: Path) -> None:
-        from whoosh import index as whoosh_index
+        from whoosh import index as whoosh_index  # type: ignore[import-untyped]
 
         self.dir = gen_dir
         self.meta = load_meta(gen_dir)

@@ -30,8 +30,8 @@ _EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
 def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
     """(docnums, weights) of a matcher, a block at a time for a Whoosh 3 leaf matcher."""
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-    from whoosh.matching.wrappers import FilterMatcher
+    from whoosh.codec.whoosh3 import W3LeafMatcher  # type: ignore[import-untyped]
+    from whoosh.matching.wrappers import FilterMatcher  # type: ignore[import-untyped]
 
     if isinstance(matcher, FilterMatcher):  # deletions: the caller skips deleted documents
         matcher = matcher.child
@@ -50,7 +50,7 @@ def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
 class Scorer:
     """Scores records of one generation; `docnums` are the live Whoosh documents of its records."""
 
-    def __init__(self, reader: Any, docnums: Sequence[int], lengths: dict[str, list[int]]):
+    def __init__(self, reader: Any, docnums: Sequence[int], lengths: dict[str, list[int]]) -> None:
         self._reader = reader
         self._count = len(docnums)
         size = max(reader.doc_count_all(), max(docnums, default=-1) + 1)

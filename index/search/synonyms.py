@@ -38,7 +38,7 @@ class Synonyms:
 
 
 def _read_groups(path: Path) -> list[list[str]]:
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
