@@ -144,7 +144,7 @@ def bench(label: str, source: Path, work: Path, trees: dict[str, Path | None], a
 
 
 def count_entries(index_dir: Path) -> int:
-    from index.build import current_dir, load_meta
+    from index.layout import current_dir, load_meta
 
     meta = load_meta(current_dir(index_dir))
     return sum(info["entries"] for info in meta["issues"].values())

@@ -36,7 +36,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bot.store.schema import interactions, subscribers  # noqa: E402
 from bot.store.store import Store  # noqa: E402
-from index.build import ingest  # noqa: E402
+from index.ingest import ingest  # noqa: E402
 
 ISSUE = "2020-04-26"
 BIN = Path(sys.executable).parent

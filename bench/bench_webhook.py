@@ -205,7 +205,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per run")
     args = parser.parse_args()
-    from index.build import ingest
+    from index.ingest import ingest
 
     work = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
     started = time.perf_counter()

@@ -35,8 +35,8 @@ def pg_url() -> str:
 
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of issues/2020-04-26.md, built once per session with index.build (read-only)."""
-    from index.build import ingest
+    """An index of issues/2020-04-26.md, built once per session with index.ingest (read-only)."""
+    from index.ingest import ingest
 
     index_dir = tmp_path_factory.mktemp("sample-index")
     ingest(index_dir, [ROOT / "issues" / "2020-04-26.md"])
@@ -45,8 +45,8 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def corpus_index(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of the whole corpus, built once per session with index.build (read-only)."""
-    from index.build import ingest
+    """An index of the whole corpus, built once per session with index.ingest (read-only)."""
+    from index.ingest import ingest
 
     index_dir = tmp_path_factory.mktemp("corpus-index")
     report = ingest(index_dir, [corpus_dir])

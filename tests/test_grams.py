@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index.grams import Grams, write
+from index.ingest.grams import write_grams as write
+from index.substring.grams import Grams
 
 
 def byte_offsets(text: str, word: str) -> list[int]:

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from index.errors import IssueError
-from index.issue import Entry, Issue, Link
-from index.parse import MAX_FILE_BYTES, MAX_WARNINGS, WARMUP_SECTION, parse_file, parse_text
+from index.parse import (
+    MAX_FILE_BYTES,
+    MAX_WARNINGS,
+    WARMUP_SECTION,
+    Entry,
+    Issue,
+    Link,
+    parse_file,
+    parse_text,
+)
 
 
 @pytest.fixture(scope="module")

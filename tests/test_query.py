@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.query import split_phrase
+from index.search.query import split_phrase
 
 KNOWN = {"模型", "模型量化", "量化", "部署", "手机", "推理", "tvm"}
 

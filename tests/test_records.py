@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from index.records import all_of, any_of, both, distinct, either, member, minus
+from index.substring.records import all_of, any_of, both, distinct, either, member, minus
 
 
 def records(rng: random.Random, size: int) -> np.ndarray:

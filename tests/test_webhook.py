@@ -18,7 +18,7 @@ from bot.chat.app import create_app
 from bot.store.store import Store
 from bot.wechat.follower import Follower, Push
 from bot.wechat.protocol import safe_fields, signature
-from index.build import ingest
+from index.ingest import ingest
 from index.search import Archive
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -53,7 +53,7 @@ def parse_command(path: Path, as_json: bool) -> int:
 
 def ingest_command(settings: Settings, paths: list[Path]) -> int:
     """`neuraltalk ingest [PATH ...]`: index new and changed issues; a table of what is there."""
-    from index.build import ingest
+    from index.ingest import ingest
 
     targets = paths or [Path(settings.archive.issues_dir)]
     report = ingest(Path(settings.archive.index_dir), targets)

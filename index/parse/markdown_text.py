@@ -1,9 +1,8 @@
 """The newsletter's markdown line by line: inline markdown -> plain text and links (markdown-it).
 
-index.parse walks an issue line by line; this module knows what one line is (heading, rule,
-bullet, editor's note), turns its inline markdown (links, emphasis, images, HTML, escapes,
-entities) into plain text, and reads a bullet line: tags, title and source, links, the text
-after them.
+parser.py walks an issue line by line; this module knows what one line is (heading, rule, bullet,
+editor's note), turns its inline markdown (links, emphasis, images, HTML, escapes, entities)
+into plain text, and reads a bullet line: tags, title and source, links, the text after them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which records a query's words match, in ranked groups, and the index words to score them by.
 
-Each word is looked up as a case-insensitive substring (index/haystack.py), with its synonyms;
+Each word is looked up as a case-insensitive substring (index/substring/), with its synonyms;
 records must hold every word (else any). The groups, in order: the title holds the words, the
 rest holds them, then the same two for records found only through a synonym. A phrase typed
 without spaces that matches nothing can be split into the index's words (`split_unmatched`).
@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from index.analysis import cjk_runs, latin_runs
-from index.generation import Generation
-from index.haystack import Haystack
-from index.query import Synonyms, split_phrase
-from index.records import Records, all_of, any_of, both, either, minus
+from index.search.generation import Generation
+from index.search.query import split_phrase
+from index.search.synonyms import Synonyms
+from index.substring import Haystack, Records, all_of, any_of, both, either, minus
+from index.text import cjk_runs, latin_runs
 
 
 def _word_terms(gen: Generation, lowered: str) -> list[str]:
@@ -75,7 +75,7 @@ def match_words(
 ) -> Match:
     """The records holding all `words` (else any), with their synonyms, in `section` if given."""
     hay = gen.haystack
-    scope = hay.in_section(section) if section else None
+    scope = gen.entries.in_section(section) if section else None
     literal, found, titled, unmatched = [], [], [], []
     for word in words:
         others = synonyms.of(word)

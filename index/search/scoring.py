@@ -12,12 +12,13 @@ size (LRU); a query adds its terms' parts into one array of scores, one numpy st
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from math import log
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import numpy as np
+
+from index.search.cache import SizedCache
 
 FIELDS = ("title", "body")
 B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F's defaults, the weighting the searcher used
@@ -25,36 +26,12 @@ CACHE_POSTINGS = 3_000_000  # (record, part) pairs kept, 16 bytes each
 
 Postings = tuple[np.ndarray, np.ndarray]  # records (int64), bm25 parts (float64)
 _EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0))
-V = TypeVar("V")
-
-
-class SizedCache(Generic[V]):
-    """A least-recently-used cache holding at most `budget` units (each value costs `size`)."""
-
-    def __init__(self, budget: int, size: Callable[[V], int]) -> None:
-        self._budget, self._size = budget, size
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
-        self._used = 0
-
-    def get(self, key: Hashable, compute: Callable[..., V], *args: Any) -> V:
-        """The value of `key`, computed as compute(*args) when it is not kept."""
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-            return found
-        value = compute(*args)
-        self._items[key] = value
-        self._used += self._size(value) + 1
-        while self._used > self._budget and len(self._items) > 1:
-            _, dropped = self._items.popitem(last=False)
-            self._used -= self._size(dropped) + 1
-        return value
 
 
 def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
     """(docnums, weights) of a matcher, a block at a time for a Whoosh 3 leaf matcher."""
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-    from whoosh.matching.wrappers import FilterMatcher
+    from whoosh.codec.whoosh3 import W3LeafMatcher  # type: ignore[import-untyped]
+    from whoosh.matching.wrappers import FilterMatcher  # type: ignore[import-untyped]
 
     if isinstance(matcher, FilterMatcher):  # deletions: the caller skips deleted documents
         matcher = matcher.child
@@ -73,7 +50,7 @@ def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
 class Scorer:
     """Scores records of one generation; `docnums` are the live Whoosh documents of its records."""
 
-    def __init__(self, reader: Any, docnums: Sequence[int], lengths: dict[str, list[int]]):
+    def __init__(self, reader: Any, docnums: Sequence[int], lengths: dict[str, list[int]]) -> None:
         self._reader = reader
         self._count = len(docnums)
         size = max(reader.doc_count_all(), max(docnums, default=-1) + 1)

@@ -1,6 +1,6 @@
-"""A newsletter issue in markdown -> an Issue (index/issue.py); no I/O but the file read.
+"""A newsletter issue in markdown -> an Issue (issue.py); no I/O (files.py reads the file).
 
-The rules, learnt from the 30 real issues in ../shared/corpus (2019-03 to 2021-08), are in the
+The rules, learnt from the 30 real issues in issues/ (2019-03 to 2021-08), are in the
 archive issue (#2); the choices it leaves open:
 - date: YYYY-MM-DD in the file name, else in the `# ` title (a warning when both differ).
   title: the `# ` heading as plain text, a trailing "：" or ":" dropped.
@@ -24,8 +24,8 @@ from datetime import date
 from pathlib import Path
 
 from index.errors import IssueError
-from index.issue import Entry, Issue, Link, ParseWarning, Section
-from index.markdown_text import (
+from index.parse.issue import Entry, Issue, Link, ParseWarning, Section
+from index.parse.markdown_text import (
     ARCHIVE_HEADING,
     BULLET,
     EMPTY_BULLET,
@@ -57,46 +57,6 @@ MAX_WARNINGS = 100  # per file; the rest are counted in one last warning
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _NO_ENTRIES = "not an issue: no newsletter entries ('## ' sections of '- ' bullets)"
 _CLOSING_PUNCTUATION = "。，；！？.,;!?）)」》"
-
-
-def read_issue_bytes(path: Path) -> bytes:
-    """The bytes of an issue file; IssueError (naming it) when it is missing or too large.
-
-    The size is checked before anything is read, so a huge file costs nothing."""
-    path = Path(path)
-    if path.is_dir():
-        raise IssueError(f"{path}: is a directory, not an issue file")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise IssueError(
-                f"{path}: too large for an issue ({size:,} bytes, at most {MAX_FILE_BYTES:,})"
-            )
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise IssueError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise IssueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise IssueError(f"{path}: too large for an issue (over {MAX_FILE_BYTES:,} bytes)")
-    return data
-
-
-def parse_bytes(data: bytes, path: Path | str) -> Issue:
-    """Parse an issue file's bytes; IssueError (naming `path`) when they are not an issue."""
-    if b"\x00" in data:
-        raise IssueError(f"{path}: binary file (NUL bytes), not a markdown issue")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IssueError(f"{path}: not valid UTF-8 (bad byte at offset {exc.start})") from None
-    return parse_text(text, str(path))
-
-
-def parse_file(path: Path) -> Issue:
-    """Read and parse one issue; IssueError (naming the file) when it is not an issue."""
-    return parse_bytes(read_issue_bytes(path), path)
 
 
 def parse_text(text: str, name: str = "<text>") -> Issue:

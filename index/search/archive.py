@@ -1,13 +1,13 @@
 """query -> SearchResult: parsing the query, section filters, synonyms, ordering, suggestions.
 
 How a search runs: the words are looked up as case-insensitive substrings of every entry's title,
-source, tags and summary (index/haystack.py: full recall), together with their synonyms; entries
+source, tags and summary (index/substring/: full recall), together with their synonyms; entries
 must match every word (else any, with matched_all=False). They are ordered in groups: the title
 contains the words, then the rest, then entries found only through synonyms; within a group by
 BM25 over the jieba words of the Whoosh index (title counts double), ties newest issue first.
-index/matching.py finds the groups; this module opens the index, pages and ranks.
+matching.py finds the groups; this module opens the index, pages and ranks.
 
-CONTRACT (used by bot/cli_archive.py, bot/replies.py, bot/broadcast.py; keep it):
+CONTRACT (used by bot/: the CLI, the chat replies and the broadcast; keep it):
 
     archive = Archive.open(index_dir: Path, synonyms_path: Path | None = None)  # IndexMissingError
     archive.search(query: str, limit: int = 10, offset: int = 0) -> SearchResult  # QueryError
@@ -26,15 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build import META_VERSION, POINTER, current_dir, load_meta
-from index.errors import IndexMissingError
-from index.generation import Generation
-from index.matching import Match, match_words, split_unmatched
-from index.query import Synonyms, is_latin_word, parse_query
-from index.records import Records
-from index.results import Hit, IssueSummary, SearchResult
-
-__all__ = ["Archive", "Hit", "IssueSummary", "SearchResult"]
+from index.layout import pointer_stamp, readable_generation, require_generation
+from index.search.generation import Generation
+from index.search.matching import Match, match_words, split_unmatched
+from index.search.query import parse_query
+from index.search.results import IssueSummary, SearchResult
+from index.search.synonyms import Synonyms
+from index.substring import Records
+from index.text import is_latin_word
 
 PLACES = 6  # scores are compared rounded to 6 places
 
@@ -80,37 +79,20 @@ class Archive:
     def __init__(self, index_dir: Path, synonyms: Synonyms) -> None:
         self.index_dir = index_dir
         self.synonyms = synonyms
-        self._stamp = self._pointer_stamp()
-        gen_dir = current_dir(index_dir)
-        if gen_dir is None:
-            raise IndexMissingError(
-                f"there is no index in {index_dir} yet: run `neuraltalk ingest` first"
-            )
-        if load_meta(gen_dir).get("version") != META_VERSION:
-            raise IndexMissingError(
-                f"the index in {index_dir} was made by another version of neuraltalk: "
-                "run `neuraltalk ingest` to rebuild it"
-            )
-        self._gen = Generation(gen_dir)
+        self._stamp = pointer_stamp(index_dir)
+        self._gen = Generation(require_generation(index_dir))
 
     @classmethod
     def open(cls, index_dir: Path, synonyms_path: Path | None = None) -> Archive:
         return cls(Path(index_dir), Synonyms.load(synonyms_path))
 
-    def _pointer_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            st = (self.index_dir / POINTER).stat()
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_ino, st.st_size)
-
     def reload_if_changed(self) -> bool:
         """Reopen when `neuraltalk ingest` made a new generation live (one stat when not)."""
-        stamp = self._pointer_stamp()
+        stamp = pointer_stamp(self.index_dir)
         if stamp == self._stamp:
             return False
         self._stamp = stamp
-        gen_dir = current_dir(self.index_dir)
+        gen_dir = readable_generation(self.index_dir)
         if gen_dir is None or gen_dir == self._gen.dir:
             return False
         old, self._gen = self._gen, Generation(gen_dir)
@@ -166,10 +148,7 @@ class Archive:
             return None
         if not with_entries:
             return IssueSummary(date=date, title=info["title"])
-        gen = self._gen
-        records = [r for r, issue in enumerate(gen.haystack.issues) if issue == date]
-        records.sort(key=lambda r: gen.haystack.entry(r)[-1])  # the entry's place in the file
-        hits = tuple(gen.hit(r, 0.0) for r in records)
+        hits = tuple(self._gen.hit(r, 0.0) for r in self._gen.issue_records(date))
         return IssueSummary(date=date, title=info["title"], entries=hits)
 
     def issue(self, date: str) -> IssueSummary | None:

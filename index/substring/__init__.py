@@ -1,0 +1,23 @@
+"""Exact substring search by arrays: where each character bigram occurs in the records' text
+(grams.py), the records holding a word and those whose title does (haystack.py), and sets of
+record numbers as sorted arrays with their set algebra (records.py). Knows nothing of Whoosh,
+issues or queries.
+"""
+
+from index.substring.grams import Grams
+from index.substring.haystack import Haystack, map_file, unmap
+from index.substring.records import NONE, Records, all_of, any_of, both, either, minus
+
+__all__ = [
+    "NONE",
+    "Grams",
+    "Haystack",
+    "Records",
+    "all_of",
+    "any_of",
+    "both",
+    "either",
+    "map_file",
+    "minus",
+    "unmap",
+]
