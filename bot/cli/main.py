@@ -13,6 +13,7 @@ import click
 
 from bot.config import EXAMPLE, Settings, load_settings
 from bot.errors import UserError
+from bot.wechat.errors import FatalError
 from index.errors import ArchiveError
 
 
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (UserError, ArchiveError) as exc:
+    except (UserError, ArchiveError, FatalError) as exc:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
