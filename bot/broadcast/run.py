@@ -88,8 +88,8 @@ async def _run(settings: Settings, req: Request, store: Store, composer: Compose
         check_credentials(settings.wechat)
         return await _preview(settings, store, composer, req.preview)
     if req.dry_run:
-        counts = await _count(store, composer, req.channel, account)
-        view.dry_run(req.issue, req.channel, account, counts)
+        planned = await _count(store, composer, req.channel, account)
+        view.dry_run(req.issue, req.channel, account, planned)
         return 0
     check_credentials(settings.wechat)  # before anything is planned or asked
     campaign = await _campaign(store, composer, req, account)
