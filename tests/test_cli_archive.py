@@ -117,3 +117,12 @@ def test_bad_queries_are_one_line_errors(corpus_index: Path, tmp_path: Path, que
 def test_search_without_an_index(tmp_path: Path) -> None:
     result = run(tmp_path, tmp_path / "none", "search", "量化")
     one_line_error(result, "neuraltalk ingest")
+
+
+def test_search_offset_past_the_end_says_how_many_there_are(
+    corpus_index: Path, tmp_path: Path
+) -> None:
+    total = json.loads(run(tmp_path, corpus_index, "search", "量化", "--json").stdout)["total"]
+    past = run(tmp_path, corpus_index, "search", "量化", "--offset", str(total + 5))
+    assert past.returncode == 0
+    assert f"no more results: there are {total}" in past.stdout

@@ -80,4 +80,4 @@ def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
     assert settings.archive.issues_dir == "issues"
     again = runner.invoke(cli, ["init", str(target)])
     assert again.exit_code != 0
-    assert "already exists" in str(again.exception)
+    assert "already exists" in again.output

@@ -115,7 +115,12 @@ def _print_results(result: Any, offset: int) -> None:
     if result.suggestion:
         console.print(f"did you mean: {result.suggestion}")
     if not result.results:
-        console.print(f"no results for {result.query!r}" if not result.total else "no more results")
+        if not result.total:
+            console.print(f"no results for {result.query!r}")
+        else:
+            console.print(
+                f"no more results: there are {result.total}, and --offset {offset} skips them all"
+            )
         return
     from rich.table import Table
 
