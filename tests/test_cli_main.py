@@ -16,6 +16,7 @@ from bot.store.subscribers import InvalidInput
 @pytest.fixture
 def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path}/data/neuraltalk.db"
+    (tmp_path / "data").mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NEURALTALK_CONFIG", raising=False)
     monkeypatch.setenv("NEURALTALK_STORAGE_URL", url)

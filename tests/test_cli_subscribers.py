@@ -18,6 +18,7 @@ from bot.cli.main import main
 def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An SQLite store in tmp_path named by NEURALTALK_STORAGE_URL; no neuraltalk.yaml around."""
     url = f"sqlite:///{tmp_path}/data/neuraltalk.db"
+    (tmp_path / "data").mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NEURALTALK_CONFIG", raising=False)
     monkeypatch.setenv("NEURALTALK_STORAGE_URL", url)

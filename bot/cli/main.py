@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import click
 
-from bot.config import EXAMPLE, Settings, load_settings
+from bot.config import EXAMPLE, Settings, check_public_token, load_settings
 from bot.errors import UserError
 from bot.wechat.errors import FatalError
 from index.errors import ArchiveError
@@ -102,6 +102,7 @@ def init(path: str, force: bool) -> None:
     if target.exists() and not force:
         raise UserError(f"{target} already exists; use --force to overwrite it")
     target.write_text(EXAMPLE, encoding="utf-8")
+    (target.parent / "data").mkdir(exist_ok=True)  # the example's storage.url and index_dir
     click.echo(f"wrote {target}: edit it, or set NEURALTALK_<SECTION>_<KEY> variables")
 
 
@@ -174,6 +175,7 @@ def serve(ctx: Context, host: str | None, port: int | None, hint: bool) -> None:
         settings = settings.replace(
             server={"host": host or settings.server.host, "port": port or settings.server.port}
         )
+    check_public_token(settings)
     serve_module.run(settings, debug=ctx.debug, hint=hint)
 
 
