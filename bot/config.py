@@ -277,45 +277,4 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     return settings
 
 
-EXAMPLE = """\
-# NeuralTalk configuration. Every key can also be set by an environment variable
-# NEURALTALK_<SECTION>_<KEY>, e.g. NEURALTALK_WECHAT_TOKEN; the variable wins.
-
-wechat:
-  # The Token you entered in the WeChat admin console (服务器配置).
-  token: neuraltalk
-  # AppID and AppSecret of the official account (for the API: broadcast).
-  appid: ""
-  secret: ""
-  # EncodingAESKey (43 characters) for safe mode; empty: plain mode only.
-  encoding_aes_key: ""
-  # Where the WeChat API lives; point it at `neuraltalk mock-wechat` to rehearse.
-  api_base_url: https://api.weixin.qq.com
-  # subscription (订阅号: one mass send a day, to a tag) or service (服务号: openid lists).
-  account_type: subscription
-  # Reject requests whose timestamp is further than this from now, in seconds; 0 = off.
-  timestamp_window: 300
-
-archive:
-  # Markdown issues of the newsletter, one file per issue, named by date.
-  issues_dir: issues
-  # Where the search index is kept.
-  index_dir: data/index
-  # Extra synonyms (YAML: a list of word groups); empty: the built-in table only.
-  synonyms: ""
-  # The link to a whole issue in broadcasts; {date} is the issue's date.
-  issue_url: https://github.com/ysh329/awesome-embedded-ai/blob/master/embedded-ai-report/{date}.md
-
-storage:
-  # sqlite:///path/to/file.db (default) or postgresql://user@host:5432/dbname
-  url: sqlite:///data/neuraltalk.db
-
-server:
-  host: 127.0.0.1
-  port: 8080
-
-broadcast:
-  # Messages per second (0: no limit) and sends in flight at once.
-  rate: 0
-  concurrency: 20
-"""
+EXAMPLE = Path(__file__).with_name("example.yaml").read_text(encoding="utf-8")

@@ -170,6 +170,17 @@ def test_preview_reaches_one_openid_and_is_no_campaign(
     assert _campaigns(env) == []
 
 
+def test_a_fatal_wechat_error_is_one_line_saying_what_to_fix(
+    sample_index: Path, tmp_path: Path, fake: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nt.db'}"
+    asyncio.run(_populate(url, 3))
+    _post(fake, "/_mock/faults", {"token_error": 40125})
+    result = _invoke(env_for(sample_index, url, fake), "broadcast", ISSUE, "--preview", "editor1")
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("error: WeChat ") and "check wechat.secret" in result.output
+
+
 def _broadcast(env: dict[str, str], cwd: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [NEURALTALK, "broadcast", ISSUE, "--yes", "--channel", "custom", *extra],

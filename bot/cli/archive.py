@@ -69,24 +69,24 @@ def _print_ingest_table(report: Any) -> None:
     from rich.table import Table
 
     issues = report.meta.get("issues", {})
-    totals: dict[str, int] = {}
-    for info in issues.values():
-        for name, count in info["sections"].items():
+    totals: dict[str, int] = {}  # in the archive's own order: as sections first appear
+    for date in sorted(issues):
+        for name, count in issues[date]["sections"].items():
             totals[name] = totals.get(name, 0) + count
     this_run: dict[str, int] = {}
     for info in report.ingested:
         for name, count in info["sections"].items():
             this_run[name] = this_run.get(name, 0) + count
     table = Table("section", "entries", "ingested now", title="archive")
-    for name in sorted(totals, key=lambda n: -totals[n]):
-        table.add_row(name, str(totals[name]), str(this_run.get(name, 0)))
+    for name, total in totals.items():
+        table.add_row(name, str(total), str(this_run.get(name, 0)))
     table.add_row("[bold]all[/bold]", str(sum(totals.values())), str(sum(this_run.values())))
     console = _console()
     console.print(table)
-    console.print(
-        f"issues: {len(issues)} in the archive, {len(report.ingested)} ingested, "
-        f"{len(report.unchanged)} unchanged; warnings: {len(report.warnings)}; "
-        f"errors: {len(report.errors)}; time: {report.seconds:.2f} s"
+    console.print(  # one line within 80 columns
+        f"{len(issues)} issues: {len(report.ingested)} ingested, {len(report.unchanged)} "
+        f"unchanged; {len(report.warnings)} warnings, {len(report.errors)} errors; "
+        f"{report.seconds:.1f} s"
     )
 
 
