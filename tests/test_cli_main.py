@@ -3,8 +3,8 @@ one-line errors (a traceback only with --debug)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import version
-from pathlib import Path
 
 import click
 import pytest
@@ -12,26 +12,11 @@ import pytest
 from bot.cli.main import cli, main
 from bot.store.subscribers import InvalidInput
 
-
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path}/data/neuraltalk.db"
-    (tmp_path / "data").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NEURALTALK_CONFIG", raising=False)
-    monkeypatch.setenv("NEURALTALK_STORAGE_URL", url)
-    return url
+Run = Callable[..., tuple[int, str, str]]  # the `neuraltalk` fixture of conftest.py
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
-
-
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--version")
+def test_version(neuraltalk: Run) -> None:
+    code, out, _ = neuraltalk("--version")
     assert (code, out) == (0, f"neuraltalk, version {version('neuraltalk')}\n")
 
 
@@ -39,18 +24,14 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     "args",
     [["--debug", "subscribers"], ["subscribers", "--debug"], ["subscribers", "--json", "--debug"]],
 )
-def test_debug_is_accepted_anywhere(
-    db_url: str, capsys: pytest.CaptureFixture[str], args: list[str]
-) -> None:
-    code, out, err = run(capsys, *args)
+def test_debug_is_accepted_anywhere(db_url: str, neuraltalk: Run, args: list[str]) -> None:
+    code, out, err = neuraltalk(*args)
     assert code == 0 and err == "", err
     assert "no subscribers yet" in out or '"subscribers": []' in out
 
 
-def test_errors_are_one_line_and_a_traceback_only_with_debug(
-    db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(capsys, "subscribers", "add", "bad id")
+def test_errors_are_one_line_and_a_traceback_only_with_debug(db_url: str, neuraltalk: Run) -> None:
+    code, out, err = neuraltalk("subscribers", "add", "bad id")
     assert (code, out) == (1, "") and err.startswith("error: bad openid") and err.count("\n") == 1
     with pytest.raises(InvalidInput):
         main(["subscribers", "add", "bad id", "--debug"])
@@ -76,20 +57,18 @@ def test_every_option_has_help() -> None:
     assert missing == []
 
 
-def test_remove_one_topic(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "subscribers", "add", "o-1")
-    run(capsys, "subscribers", "add", "o-1", "--topic", "量化")
-    code, out, _ = run(capsys, "subscribers", "remove", "o-1", "--topic", "量化")
+def test_remove_one_topic(db_url: str, neuraltalk: Run) -> None:
+    neuraltalk("subscribers", "add", "o-1")
+    neuraltalk("subscribers", "add", "o-1", "--topic", "量化")
+    code, out, _ = neuraltalk("subscribers", "remove", "o-1", "--topic", "量化")
     assert (code, out) == (0, "unsubscribed o-1 from topic 量化\n")
-    code, out, _ = run(capsys, "subscribers", "remove", "o-1", "--topic", "量化")
+    code, out, _ = neuraltalk("subscribers", "remove", "o-1", "--topic", "量化")
     assert (code, out) == (0, "o-1 does not subscribe to topic 量化; nothing changed\n")
-    code, out, _ = run(capsys, "subscribers", "remove", "o-1")
+    code, out, _ = neuraltalk("subscribers", "remove", "o-1")
     assert (code, out) == (0, "unsubscribed o-1 from every issue\n")
 
 
-def test_the_table_shows_both_times_in_one_format(
-    db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_table_shows_both_times_in_one_format(db_url: str, neuraltalk: Run) -> None:
     import asyncio
     import re
     from datetime import UTC, datetime
@@ -105,7 +84,7 @@ def test_the_table_shows_both_times_in_one_format(
             await store.close()
 
     asyncio.run(seen())
-    _, out, _ = run(capsys, "subscribers")
+    _, out, _ = neuraltalk("subscribers")
     row = next(line for line in out.splitlines() if line.strip().startswith("o-1"))
     times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
     assert len(times) == 2 and times[1] == "2026-05-04 03:02", row

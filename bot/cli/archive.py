@@ -85,7 +85,8 @@ def _print_ingest_table(report: Any) -> None:
     console.print(table)
     console.print(  # one line within 80 columns
         f"{len(issues)} issues: {len(report.ingested)} ingested, {len(report.unchanged)} "
-        f"unchanged; {len(report.warnings)} warnings, {len(report.errors)} errors; "
+        f"unchanged; {_many(len(report.warnings), 'warning')}, "
+        f"{_many(len(report.errors), 'error')}; "
         f"{report.seconds:.1f} s"
     )
 
@@ -132,6 +133,10 @@ def _print_results(result: Any, offset: int) -> None:
         table.add_row(str(number), hit.issue, hit.section, f"{title}\n[dim]{hit.url}[/dim]")
     console.print(table)
     console.print(f"showing {shown} of {result.total}")
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
