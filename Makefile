@@ -41,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_broadcast.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache

@@ -87,7 +87,7 @@ def _print_ingest_table(report: Any) -> None:
         f"{len(issues)} issues: {len(report.ingested)} ingested, {len(report.unchanged)} "
         f"unchanged; {_many(len(report.warnings), 'warning')}, "
         f"{_many(len(report.errors), 'error')}; "
-        f"{report.seconds:.1f} s"
+        f"{report.seconds:.2f} s"
     )
 
 
