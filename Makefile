@@ -7,23 +7,28 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint format bench clean index
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "installing neuraltalk and its dependencies into $(VENV) (once, or when pyproject.toml changes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
 
 index: $(STAMP)
-	$(BIN)/neuraltalk ingest
+	@echo "indexing the issues (only new and changed ones are parsed)"
+	@$(BIN)/neuraltalk ingest
 
 run: index
-	$(BIN)/neuraltalk serve --hint
+	@echo "starting the webhook server"
+	@$(BIN)/neuraltalk serve --hint
 
 test: $(STAMP)
 	$(BIN)/ruff check bot index tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot index tests bench
+	$(BIN)/mypy
 	$(BIN)/ruff format --check bot index tests bench
 
 format: $(STAMP)
@@ -36,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_broadcast.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache

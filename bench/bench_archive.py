@@ -120,7 +120,7 @@ def bench(label: str, source: Path, work: Path, trees: dict[str, Path | None], a
     for name, tree in trees.items():
         index_dir = work / f"{label}-{name}-index"
         wall, cpu, peak, output = neuraltalk(tree, index_dir, "ingest", str(source))
-        inside = re.search(r"time: ([0-9.]+) s", output)
+        inside = re.search(r"(?:time: |; )([0-9.]+) s$", output, re.MULTILINE)
         figures[name]["ingest"] = (
             f"{wall:.2f} s whole process ({inside.group(1) if inside else '?'} s inside), "
             f"CPU {cpu:.2f} s, peak {peak} MB"

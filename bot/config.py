@@ -3,16 +3,24 @@
 Where the file comes from: `--config PATH`, else NEURALTALK_CONFIG, else ./neuraltalk.yaml if
 present, else the built-in defaults below. Every key can be overridden by an environment
 variable, e.g. NEURALTALK_WECHAT_TOKEN or NEURALTALK_SERVER_PORT.
+
+It fails loudly, in one line: an unknown key or NEURALTALK_* variable (naming the nearest known
+one), a YAML syntax error (file:line:column), a malformed storage.url, an SQLite file in a folder
+that does not exist. Relative paths written in a file are relative to that file's folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -20,6 +28,12 @@ from bot.errors import UserError
 
 ENV_PREFIX = "NEURALTALK_"
 DEFAULT_FILE = Path("neuraltalk.yaml")
+OTHER_VARIABLES = ("NEURALTALK_CONFIG",)  # and NEURALTALK_TEST_*, the test suite's
+DEFAULT_TOKEN = "neuraltalk"
+PATH_KEYS = (("archive", "issues_dir"), ("archive", "index_dir"), ("archive", "synonyms"))
+SQLITE_SCHEMES = ("sqlite", "sqlite+aiosqlite")
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
 
 class ConfigError(UserError):
@@ -28,7 +42,7 @@ class ConfigError(UserError):
 
 @dataclass(frozen=True)
 class WechatSettings:
-    token: str = "neuraltalk"
+    token: str = DEFAULT_TOKEN
     appid: str = ""
     secret: str = ""
     encoding_aes_key: str = ""
@@ -139,11 +153,87 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"server.port must be between 1 and 65535, got {settings.server.port}")
     if settings.broadcast.concurrency < 1:
         raise ConfigError("broadcast.concurrency must be at least 1")
+    _check_storage_url(settings.storage.url)
+
+
+def _check_storage_url(url: str) -> None:
+    """One line for a storage.url that cannot work; the SQLite file's folder must exist (only
+    the default data/ is created by the store)."""
+    scheme, sep, rest = url.partition("://")
+    shown = _PASSWORD.sub(r"\1***@", url)
+    if not sep or scheme not in SQLITE_SCHEMES + POSTGRES_SCHEMES:
+        raise ConfigError(
+            "storage.url must be sqlite:///path/to/file.db or postgresql://user@host:5432/db, "
+            f"got {shown!r}"
+        )
+    if scheme in POSTGRES_SCHEMES:
+        try:
+            port = urlsplit(url).port
+        except ValueError:
+            port = -1
+        if port == -1:
+            raise ConfigError(f"storage.url {shown!r}: the port must be a number up to 65535")
+        return
+    database = rest[1:].partition("?")[0] if rest.startswith("/") else ""
+    if not database or database == ":memory:":
+        raise ConfigError(f"storage.url {shown!r} needs a file: sqlite:///data/neuraltalk.db")
+    folder = Path(database).parent
+    if url != StorageSettings.url and not folder.is_dir():
+        raise ConfigError(
+            f"storage.url {shown!r}: the folder {folder} does not exist; "
+            "create it, or point storage.url at an existing folder"
+        )
+
+
+def _check_environment(env: Mapping[str, str]) -> None:
+    """An unknown NEURALTALK_* variable is an error naming the nearest known one."""
+    known = [f"{ENV_PREFIX}{s.upper()}_{f.name.upper()}" for s, c in _SECTION_CLASSES.items()
+             for f in fields(c)] + list(OTHER_VARIABLES)  # fmt: skip
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in known:
+            continue
+        if name.startswith(f"{ENV_PREFIX}TEST_"):
+            continue
+        nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.0)[0]
+        raise ConfigError(f"unknown environment variable {name}; did you mean {nearest}?")
+
+
+def _relative_to(folder: Path, raw: dict[str, Any]) -> None:
+    """Paths written in a configuration file are relative to the file's folder."""
+    for section, key in PATH_KEYS:
+        values = raw.get(section)
+        if not isinstance(values, dict):
+            continue
+        value = values.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            values[key] = str(folder / value)
+    storage = raw.get("storage")
+    url = storage.get("url") if isinstance(storage, dict) else None
+    if isinstance(url, str) and isinstance(storage, dict):
+        scheme, sep, rest = url.partition(":///")
+        if sep and scheme in SQLITE_SCHEMES and rest and not rest.startswith(("/", ":memory:")):
+            storage["url"] = f"{scheme}:///{folder / rest}"
+
+
+def check_public_token(settings: Settings) -> None:
+    """ConfigError when the server would listen beyond loopback with the example's token."""
+    host = settings.server.host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and settings.wechat.token == DEFAULT_TOKEN:
+        raise ConfigError(
+            f"server.host {host} is reachable by others, and wechat.token is still the default "
+            f"{DEFAULT_TOKEN!r}: set wechat.token (or NEURALTALK_WECHAT_TOKEN) to the Token of "
+            "the WeChat admin console"
+        )
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings; raise ConfigError with a one-line reason when they are unusable."""
     env = os.environ if env is None else env
+    _check_environment(env)
     if path is None and env.get(f"{ENV_PREFIX}CONFIG"):
         path = env[f"{ENV_PREFIX}CONFIG"]
     if path is None and DEFAULT_FILE.is_file():
@@ -156,6 +246,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"configuration file {p} does not exist") from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
+            raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc}") from None
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             reason = str(exc).splitlines()[0]
             raise ConfigError(f"cannot read configuration file {p}: {reason}") from None
@@ -165,6 +259,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             raise ConfigError(f"configuration file {p} must hold a mapping of sections")
         raw = loaded
         source = str(p)
+        _relative_to(p.parent, raw)
     unknown = set(raw) - set(_SECTION_CLASSES)
     if unknown:
         raise ConfigError(
@@ -182,45 +277,4 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     return settings
 
 
-EXAMPLE = """\
-# NeuralTalk configuration. Every key can also be set by an environment variable
-# NEURALTALK_<SECTION>_<KEY>, e.g. NEURALTALK_WECHAT_TOKEN; the variable wins.
-
-wechat:
-  # The Token you entered in the WeChat admin console (服务器配置).
-  token: neuraltalk
-  # AppID and AppSecret of the official account (for the API: broadcast).
-  appid: ""
-  secret: ""
-  # EncodingAESKey (43 characters) for safe mode; empty: plain mode only.
-  encoding_aes_key: ""
-  # Where the WeChat API lives; point it at `neuraltalk mock-wechat` to rehearse.
-  api_base_url: https://api.weixin.qq.com
-  # subscription (订阅号: one mass send a day, to a tag) or service (服务号: openid lists).
-  account_type: subscription
-  # Reject requests whose timestamp is further than this from now, in seconds; 0 = off.
-  timestamp_window: 300
-
-archive:
-  # Markdown issues of the newsletter, one file per issue, named by date.
-  issues_dir: issues
-  # Where the search index is kept.
-  index_dir: data/index
-  # Extra synonyms (YAML: a list of word groups); empty: the built-in table only.
-  synonyms: ""
-  # The link to a whole issue in broadcasts; {date} is the issue's date.
-  issue_url: https://github.com/ysh329/awesome-embedded-ai/blob/master/embedded-ai-report/{date}.md
-
-storage:
-  # sqlite:///path/to/file.db (default) or postgresql://user@host:5432/dbname
-  url: sqlite:///data/neuraltalk.db
-
-server:
-  host: 127.0.0.1
-  port: 8080
-
-broadcast:
-  # Messages per second (0: no limit) and sends in flight at once.
-  rate: 0
-  concurrency: 20
-"""
+EXAMPLE = Path(__file__).with_name("example.yaml").read_text(encoding="utf-8")

@@ -4,11 +4,12 @@ the fake WeChat API on loopback, and archive indexes built once per session."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
+from bot.cli.main import main
 from bot.fake_wechat.server import MockWeChat, serve_mock
 from bot.store.store import Store
 
@@ -52,6 +53,30 @@ def corpus_index(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     report = ingest(index_dir, [corpus_dir])
     assert not report.errors, report.errors
     return index_dir
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An SQLite store in tmp_path named by NEURALTALK_STORAGE_URL; no neuraltalk.yaml around."""
+    url = f"sqlite:///{tmp_path}/data/neuraltalk.db"
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEURALTALK_CONFIG", raising=False)
+    monkeypatch.setenv("NEURALTALK_STORAGE_URL", url)
+    return url
+
+
+@pytest.fixture
+def neuraltalk(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """`neuraltalk ARGS` in this process: exit code, stdout, stderr."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return int(done.value.code or 0), out, err
+
+    return run
 
 
 @pytest.fixture

@@ -117,3 +117,30 @@ def test_bad_queries_are_one_line_errors(corpus_index: Path, tmp_path: Path, que
 def test_search_without_an_index(tmp_path: Path) -> None:
     result = run(tmp_path, tmp_path / "none", "search", "量化")
     one_line_error(result, "neuraltalk ingest")
+
+
+def test_search_offset_past_the_end_says_how_many_there_are(
+    corpus_index: Path, tmp_path: Path
+) -> None:
+    total = json.loads(run(tmp_path, corpus_index, "search", "量化", "--json").stdout)["total"]
+    past = run(tmp_path, corpus_index, "search", "量化", "--offset", str(total + 5))
+    assert past.returncode == 0
+    assert f"no more results: there are {total}" in past.stdout
+
+
+def test_ingest_table_in_the_archive_order_and_a_summary_within_80_columns(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    from index.parse import parse_file
+
+    done = run(tmp_path, tmp_path / "index", "ingest", str(corpus_dir))
+    assert done.returncode == 0, done.stderr
+    files = sorted(p for p in corpus_dir.glob("*.md") if not p.name.startswith("README"))
+    order: list[str] = []
+    for path in files:
+        order += [s.name for s in parse_file(path).sections if s.name not in order]
+    shown = [line.split("│")[1].strip() for line in done.stdout.splitlines() if "│" in line]
+    assert [name for name in shown if name in order] == order
+    summary = done.stdout.splitlines()[-1]
+    assert summary.startswith(f"{len(files)} issues: {len(files)} ingested, 0 unchanged;")
+    assert len(summary) <= 80

@@ -20,7 +20,6 @@ from broadcast_support import ISSUE, ISSUE_URL, add_subscribers, fresh_store_url
 from click.testing import CliRunner
 
 from bot.cli.main import cli
-from bot.errors import UserError
 from bot.store.store import Store
 
 NEURALTALK = str(Path(sys.executable).parent / "neuraltalk")
@@ -131,7 +130,7 @@ def test_without_yes_and_without_terminal_it_refuses(
     url = f"sqlite:///{tmp_path / 'nt.db'}"
     asyncio.run(_populate(url, 3))
     result = _invoke(env_for(sample_index, url, fake), "broadcast", ISSUE)
-    assert isinstance(result.exception, UserError) and "pass --yes" in str(result.exception)
+    assert result.exit_code == 1 and "pass --yes" in result.output
     assert asyncio.run(mock_log(fake)) == []
 
 
@@ -143,8 +142,8 @@ def test_without_credentials_for_the_real_api_it_refuses_before_planning(
     env = env_for(sample_index, url, "https://api.weixin.qq.com")
     env["NEURALTALK_WECHAT_SECRET"] = ""
     result = _invoke(env, "broadcast", ISSUE, "--yes")
-    assert isinstance(result.exception, UserError)
-    assert "wechat.appid and wechat.secret are needed" in str(result.exception)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: wechat.appid and wechat.secret are needed")
     assert _campaigns(env) == []
     assert _invoke(env, "broadcast", ISSUE, "--dry-run").exit_code == 0  # no sending: allowed
 
@@ -152,8 +151,8 @@ def test_without_credentials_for_the_real_api_it_refuses_before_planning(
 def test_unknown_issue_names_the_newest(sample_index: Path, tmp_path: Path, fake: str) -> None:
     env = env_for(sample_index, f"sqlite:///{tmp_path / 'nt.db'}", fake)
     result = _invoke(env, "broadcast", "2031-01-01", "--yes")
-    assert isinstance(result.exception, UserError)
-    assert "2031-01-01" in str(result.exception) and ISSUE in str(result.exception)
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "2031-01-01" in result.output and ISSUE in result.output
 
 
 def test_preview_reaches_one_openid_and_is_no_campaign(
@@ -169,6 +168,17 @@ def test_preview_reaches_one_openid_and_is_no_campaign(
     log = asyncio.run(mock_log(fake))
     assert [(r["openid"], r["channel"]) for r in log] == [("editor1", "custom")]
     assert _campaigns(env) == []
+
+
+def test_a_fatal_wechat_error_is_one_line_saying_what_to_fix(
+    sample_index: Path, tmp_path: Path, fake: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nt.db'}"
+    asyncio.run(_populate(url, 3))
+    _post(fake, "/_mock/faults", {"token_error": 40125})
+    result = _invoke(env_for(sample_index, url, fake), "broadcast", ISSUE, "--preview", "editor1")
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("error: WeChat ") and "check wechat.secret" in result.output
 
 
 def _broadcast(env: dict[str, str], cwd: Path, *extra: str) -> subprocess.Popen[str]:

@@ -6,41 +6,24 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from bot.cli.main import main
+Run = Callable[..., tuple[int, str, str]]  # the `neuraltalk` fixture of conftest.py
 
 
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An SQLite store in tmp_path named by NEURALTALK_STORAGE_URL; no neuraltalk.yaml around."""
-    url = f"sqlite:///{tmp_path}/data/neuraltalk.db"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NEURALTALK_CONFIG", raising=False)
-    monkeypatch.setenv("NEURALTALK_STORAGE_URL", url)
-    return url
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """`neuraltalk ARGS` in this process: exit code, stdout, stderr."""
-    with pytest.raises(SystemExit) as done:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
-
-
-def test_add_and_remove_say_what_changed(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "subscribers", "add", "o-1") == (0, "subscribed o-1 to every issue\n", "")
-    code, out, _ = run(capsys, "subscribers", "add", "o-1")
+def test_add_and_remove_say_what_changed(db_url: str, neuraltalk: Run) -> None:
+    assert neuraltalk("subscribers", "add", "o-1") == (0, "subscribed o-1 to every issue\n", "")
+    code, out, _ = neuraltalk("subscribers", "add", "o-1")
     assert code == 0 and "already subscribes to every issue; nothing changed" in out
-    code, out, _ = run(capsys, "subscribers", "add", "o-1", "--topic", "量化")
+    code, out, _ = neuraltalk("subscribers", "add", "o-1", "--topic", "量化")
     assert (code, out) == (0, "subscribed o-1 to topic 量化\n")
-    code, out, _ = run(capsys, "subscribers", "remove", "o-1")
+    code, out, _ = neuraltalk("subscribers", "remove", "o-1")
     assert (code, out) == (0, "unsubscribed o-1 from every issue, topic 量化\n")
-    code, out, _ = run(capsys, "subscribers", "remove", "o-1")
+    code, out, _ = neuraltalk("subscribers", "remove", "o-1")
     assert (code, out) == (0, "o-1 is already unsubscribed; nothing changed\n")
 
 
@@ -56,24 +39,22 @@ def test_add_and_remove_say_what_changed(db_url: str, capsys: pytest.CaptureFixt
     ],
 )
 def test_bad_input_is_a_one_line_error(
-    db_url: str, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    db_url: str, neuraltalk: Run, args: list[str], message: str
 ) -> None:
-    code, out, err = run(capsys, "subscribers", *args)
+    code, out, err = neuraltalk("subscribers", *args)
     assert code == 1 and out == ""
     assert err.startswith(message) and err.count("\n") == 1
-    assert json.loads(run(capsys, "subscribers", "--json")[1])["subscribers"] == []
+    assert json.loads(neuraltalk("subscribers", "--json")[1])["subscribers"] == []
 
 
-def test_the_table_lists_subscribers_and_counts(
-    db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(capsys, "subscribers")
+def test_the_table_lists_subscribers_and_counts(db_url: str, neuraltalk: Run) -> None:
+    code, out, _ = neuraltalk("subscribers")
     assert code == 0 and "no subscribers yet" in out
-    run(capsys, "subscribers", "add", "o-1")
-    run(capsys, "subscribers", "add", "o-2", "--topic", "量化")
-    run(capsys, "subscribers", "add", "o-3")
-    run(capsys, "subscribers", "remove", "o-3")
-    code, out, _ = run(capsys, "subscribers")
+    neuraltalk("subscribers", "add", "o-1")
+    neuraltalk("subscribers", "add", "o-2", "--topic", "量化")
+    neuraltalk("subscribers", "add", "o-3")
+    neuraltalk("subscribers", "remove", "o-3")
+    code, out, _ = neuraltalk("subscribers")
     assert code == 0
     assert [line.split()[:3] for line in out.splitlines() if line.strip().startswith("o-")] == [
         ["o-1", "active", "yes"],
@@ -83,14 +64,12 @@ def test_the_table_lists_subscribers_and_counts(
     assert "2 active, 1 unsubscribed; topics: 量化 1" in out
 
 
-def test_json_through_the_installed_command(
-    db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    run(capsys, "subscribers", "add", "o-b")
-    run(capsys, "subscribers", "add", "o-a", "--topic", "量化")
-    run(capsys, "subscribers", "add", "o-a", "--topic", "npu")
-    run(capsys, "subscribers", "add", "o-c", "--topic", "量化")
-    run(capsys, "subscribers", "remove", "o-c")
+def test_json_through_the_installed_command(db_url: str, neuraltalk: Run) -> None:
+    neuraltalk("subscribers", "add", "o-b")
+    neuraltalk("subscribers", "add", "o-a", "--topic", "量化")
+    neuraltalk("subscribers", "add", "o-a", "--topic", "npu")
+    neuraltalk("subscribers", "add", "o-c", "--topic", "量化")
+    neuraltalk("subscribers", "remove", "o-c")
     command = [str(Path(sys.executable).parent / "neuraltalk"), "subscribers", "--json"]
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ, check=True)
     listed = json.loads(done.stdout)

@@ -51,7 +51,12 @@ def test_neuraltalk_config_variable_then_local_file(
         ("{}", {"NEURALTALK_SERVER_PORT": "eighty"}, "server.port must be a number"),
         ("wechat:\n  account_type: personal\n", {}, "wechat.account_type must be"),
         ("wechat:\n  encoding_aes_key: short\n", {}, "43 characters"),
-        (": : :\n", {}, "cannot read configuration file"),
+        (": : :\n", {}, "bad.yaml:1:1: YAML syntax error"),
+        ("wechat:\n  token: [x\nserver:\n  port: 1\n", {}, "bad.yaml:3:7: YAML syntax error"),
+        ("{}", {"NEURALTALK_WECHAT_TOKN": "x"}, "NEURALTALK_WECHAT_TOKN; did you mean "),
+        ("{}", {"NEURALTALK_STORAGE_URL": "postgresql://u:pw@h:port/db"}, "port must be a number"),
+        ("{}", {"NEURALTALK_STORAGE_URL": "mysql://h/db"}, "storage.url must be sqlite:///"),
+        ("{}", {"NEURALTALK_STORAGE_URL": "sqlite:///nowhere/x.db"}, "nowhere does not exist"),
     ],
 )
 def test_bad_configuration_is_one_line(
@@ -77,7 +82,79 @@ def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     settings = load_settings(target, env={})
     assert settings.wechat.account_type == "subscription"
-    assert settings.archive.issues_dir == "issues"
+    assert settings.archive.issues_dir == str(tmp_path / "issues")  # relative to the file
     again = runner.invoke(cli, ["init", str(target)])
     assert again.exit_code != 0
-    assert "already exists" in str(again.exception)
+    assert "already exists" in again.output
+
+
+def test_an_unknown_variable_names_the_nearest_known_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"NEURALTALK_SERVER_PROT": "80"})
+    assert str(caught.value) == (
+        "unknown environment variable NEURALTALK_SERVER_PROT; did you mean NEURALTALK_SERVER_PORT?"
+    )
+    other_uses = {"NEURALTALK_CONFIG": "", "NEURALTALK_TEST_PG_URL": "postgresql://x/y"}
+    assert load_settings(env=other_uses).source == "built-in defaults"
+
+
+def test_a_password_in_a_bad_url_is_not_shown() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"NEURALTALK_STORAGE_URL": "postgresql://u:secret@h:port/db"})
+    assert "secret" not in str(caught.value) and "u:***@h" in str(caught.value)
+
+
+def test_relative_paths_in_a_file_are_relative_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "conf"
+    (folder / "db").mkdir(parents=True)
+    path = folder / "neuraltalk.yaml"
+    path.write_text(
+        "archive:\n  issues_dir: issues\n  index_dir: idx\n  synonyms: syn.yaml\n"
+        "storage:\n  url: sqlite:///db/nt.db\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings("conf/neuraltalk.yaml", env={})
+    assert settings.archive.issues_dir == str(Path("conf") / "issues")
+    assert settings.archive.index_dir == str(Path("conf") / "idx")
+    assert settings.archive.synonyms == str(Path("conf") / "syn.yaml")
+    assert settings.storage.url == "sqlite:///conf/db/nt.db"
+    absolute = load_settings(path, env={"NEURALTALK_ARCHIVE_INDEX_DIR": "here"})
+    assert absolute.archive.issues_dir == str(folder / "issues")
+    assert absolute.archive.index_dir == "here"  # a variable is relative to the current folder
+
+
+def test_an_sqlite_file_needs_its_folder_but_the_default_data_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"the folder .*missing does not exist"):
+        load_settings(env={"NEURALTALK_STORAGE_URL": f"sqlite:///{tmp_path}/missing/nt.db"})
+    assert load_settings(env={}).storage.url == "sqlite:///data/neuraltalk.db"  # created on open
+
+
+def test_init_creates_the_data_folder_its_example_names(tmp_path: Path) -> None:
+    target = tmp_path / "neuraltalk.yaml"
+    assert CliRunner().invoke(cli, ["init", str(target)]).exit_code == 0
+    assert (tmp_path / "data").is_dir()
+    settings = load_settings(target, env={})
+    assert settings.storage.url == f"sqlite:///{tmp_path}/data/neuraltalk.db"
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "example.org", "::"])
+def test_serve_beyond_loopback_needs_a_token_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEURALTALK_CONFIG", raising=False)
+    monkeypatch.delenv("NEURALTALK_WECHAT_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--host", host])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: server.host {host} is reachable by others")
+    assert "set wechat.token (or NEURALTALK_WECHAT_TOKEN)" in result.output
+    assert result.output.count("\n") == 1

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from wechat_messages import OTHER_TYPES, WeChat, settings_for
 
 from bot.chat.app import create_app
-from bot.chat.replies import MAX_BYTES, pack
+from bot.render import MAX_BYTES, pack
 from bot.store.store import Store
 from index.ingest import ingest
 from index.search import Archive

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from wechat_api_support import CUSTOM, FAST, SECRET, make_api, set_faults
 
+from bot.broadcast.credentials import api_from_settings
 from bot.config import WechatSettings
 from bot.errors import UserError
 from bot.wechat.api import (
@@ -20,7 +21,6 @@ from bot.wechat.api import (
     MemoryTokenStore,
     RecipientError,
     TransientError,
-    WeChatAPI,
 )
 
 
@@ -209,7 +209,7 @@ async def test_tags_are_chunked_by_50_and_listed_page_by_page(mock, session):
 
 async def test_from_settings_needs_credentials_only_for_the_real_api(mock, session):
     with pytest.raises(UserError, match=r"wechat\.appid"):
-        WeChatAPI.from_settings(session, WechatSettings(), MemoryTokenStore())
+        api_from_settings(session, WechatSettings(), MemoryTokenStore())
     rehearsal = WechatSettings(api_base_url=mock.url)  # the fake takes any appid and secret
-    await WeChatAPI.from_settings(session, rehearsal, MemoryTokenStore()).send_text("o1", "hi")
+    await api_from_settings(session, rehearsal, MemoryTokenStore()).send_text("o1", "hi")
     assert [r.openid for r in mock.log] == ["o1"]

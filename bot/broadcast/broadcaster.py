@@ -31,7 +31,7 @@ from bot.errors import UserError
 from bot.store.campaigns import Campaign, CampaignCounts, lease_owner_name
 from bot.store.deliveries import PlannedDelivery
 from bot.store.store import Store
-from bot.wechat.api import WeChatAPI
+from bot.wechat.api import FatalError, WeChatAPI
 
 LEASE_SECONDS = 30.0
 PLAN_PAGE = 1000
@@ -147,7 +147,7 @@ class Broadcaster:
         try:
             await lane.run()
             await mass.run()
-        except UserError as exc:
+        except (UserError, FatalError) as exc:
             report.stopped = str(exc)
         on_progress(report)
 

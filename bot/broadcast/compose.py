@@ -18,14 +18,14 @@ entries of this issue that a follower's search for each topic finds, so a digest
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.render import MAX_BYTES, entry_line, header, size
 from index.errors import QueryError
 from index.search import Archive, Hit, IssueSummary
 
-MAX_BYTES = 2048  # replies over about 2,048 bytes of UTF-8 fail silently (PLATFORM.md)
+__all__ = ["MAX_BYTES", "Composed", "Composer", "compose", "entry_line", "header"]
 SEARCH_PAGE = 200
 
 
@@ -36,24 +36,6 @@ class Composed:
     text: str
     shown: int
     total: int
-
-
-def _size(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def header(issue: IssueSummary) -> str:
-    """The issue's title, with its date when the title does not already say it."""
-    title = issue.title.strip() or "嵌入式AI简报"
-    return title if issue.date in title else f"{title} ({issue.date})"
-
-
-def entry_line(entry: Hit) -> str:
-    """One entry as a link (WeChat shows <a href> in text messages), or plain text without URL."""
-    title = html.escape(" ".join(entry.title.split()), quote=False)
-    if not entry.url:
-        return f"• {title}"
-    return f'<a href="{html.escape(entry.url, quote=True)}">{title}</a>'
 
 
 def _render(head: list[str], entries: Sequence[Hit], left: int, footer: str) -> str:
@@ -87,10 +69,10 @@ def compose(
     for entry in chosen_from:
         trial = [*kept, entry]
         left = len(chosen_from) - len(trial)
-        if _size(_render(head, trial, left, footer)) <= max_bytes:
+        if size(_render(head, trial, left, footer)) <= max_bytes:
             kept = trial
     text = _render(head, kept, len(chosen_from) - len(kept), footer)
-    if _size(text) > max_bytes:  # only a huge title or URL can do this: cut the header
+    if size(text) > max_bytes:  # only a huge title or URL can do this: cut the header
         text = text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
     return Composed(text=text, shown=len(kept), total=len(chosen_from))
 

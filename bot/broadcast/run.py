@@ -20,12 +20,13 @@ import click
 from bot.broadcast import view
 from bot.broadcast.broadcaster import Broadcaster, Run, plan, texts_for
 from bot.broadcast.compose import Composer
+from bot.broadcast.credentials import api_from_settings, check_credentials
 from bot.broadcast.plan import PlanCounts, plan_counts
 from bot.config import Settings
 from bot.errors import UserError
 from bot.store.campaigns import Campaign, CampaignCounts
 from bot.store.store import Store
-from bot.wechat.api import RecipientError, WeChatAPI, check_credentials
+from bot.wechat.api import RecipientError, WeChatAPI
 from index.search import Archive, IssueSummary
 
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")
@@ -64,7 +65,7 @@ async def wechat_api(
 ) -> AsyncIterator[WeChatAPI]:
     connector = aiohttp.TCPConnector(limit=concurrency + 4)
     async with aiohttp.ClientSession(connector=connector) as session:
-        yield WeChatAPI.from_settings(session, settings.wechat, store)
+        yield api_from_settings(session, settings.wechat, store)
 
 
 async def run_broadcast(settings: Settings, req: Request) -> int:
@@ -87,8 +88,8 @@ async def _run(settings: Settings, req: Request, store: Store, composer: Compose
         check_credentials(settings.wechat)
         return await _preview(settings, store, composer, req.preview)
     if req.dry_run:
-        counts = await _count(store, composer, req.channel, account)
-        view.dry_run(req.issue, req.channel, account, counts)
+        planned = await _count(store, composer, req.channel, account)
+        view.dry_run(req.issue, req.channel, account, planned)
         return 0
     check_credentials(settings.wechat)  # before anything is planned or asked
     campaign = await _campaign(store, composer, req, account)

@@ -13,20 +13,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.broadcast.compose import entry_line
-from bot.broadcast.compose import header as issue_header
 from bot.chat import texts
 from bot.chat.sessions import Page, Sessions, TTLCache
+from bot.render import entry_line, pack
+from bot.render import header as issue_header
 from bot.wechat.protocol import Incoming, strip_invalid
 from index.errors import QueryError
 from index.search import Archive, Hit
 
-MAX_BYTES = 2048
 FETCH = 20  # hits fetched per page; fewer usually fit in 2,048 bytes
 MAX_TOPIC = 20
 T = TypeVar("T")
 DATE = re.compile(r"^(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$")
-TAG = re.compile(r"<[^>]*>")
 MONTH = re.compile(r"^(\d{4})[-./年](\d{1,2})月?$")
 
 
@@ -42,27 +40,6 @@ class Deps:
     )  # search pages by (query, offset); cleared when the archive reloads
     issue_url: str = ""
     store_timeout: float = 2.0
-
-
-def size(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def pack(header: str, lines: list[str], more: str, end: str) -> tuple[str, int]:
-    """header + as many whole lines as fit + a footer, within MAX_BYTES; and how many fitted."""
-    room = MAX_BYTES - size(header) - max(size(more), size(end)) - 2
-    shown, used = 0, 0
-    for line in lines:
-        used += size(line) + 1
-        if used > room:
-            break
-        shown += 1
-    kept = lines[:shown]
-    if shown == 0 and lines:  # one entry alone too long: show it cut, as plain text
-        cut = TAG.sub("", lines[0]).encode("utf-8")[: max(room - 1, 0)]
-        kept, shown = [cut.decode("utf-8", errors="ignore")], 1
-    footer = end if shown == len(lines) else more
-    return "\n".join([header, *kept, footer] if footer else [header, *kept]), shown
 
 
 def quoted(text: str, limit: int = 30) -> str:

@@ -69,24 +69,25 @@ def _print_ingest_table(report: Any) -> None:
     from rich.table import Table
 
     issues = report.meta.get("issues", {})
-    totals: dict[str, int] = {}
-    for info in issues.values():
-        for name, count in info["sections"].items():
+    totals: dict[str, int] = {}  # in the archive's own order: as sections first appear
+    for date in sorted(issues):
+        for name, count in issues[date]["sections"].items():
             totals[name] = totals.get(name, 0) + count
     this_run: dict[str, int] = {}
     for info in report.ingested:
         for name, count in info["sections"].items():
             this_run[name] = this_run.get(name, 0) + count
     table = Table("section", "entries", "ingested now", title="archive")
-    for name in sorted(totals, key=lambda n: -totals[n]):
-        table.add_row(name, str(totals[name]), str(this_run.get(name, 0)))
+    for name, total in totals.items():
+        table.add_row(name, str(total), str(this_run.get(name, 0)))
     table.add_row("[bold]all[/bold]", str(sum(totals.values())), str(sum(this_run.values())))
     console = _console()
     console.print(table)
-    console.print(
-        f"issues: {len(issues)} in the archive, {len(report.ingested)} ingested, "
-        f"{len(report.unchanged)} unchanged; warnings: {len(report.warnings)}; "
-        f"errors: {len(report.errors)}; time: {report.seconds:.2f} s"
+    console.print(  # one line within 80 columns
+        f"{len(issues)} issues: {len(report.ingested)} ingested, {len(report.unchanged)} "
+        f"unchanged; {_many(len(report.warnings), 'warning')}, "
+        f"{_many(len(report.errors), 'error')}; "
+        f"{report.seconds:.2f} s"
     )
 
 
@@ -115,7 +116,12 @@ def _print_results(result: Any, offset: int) -> None:
     if result.suggestion:
         console.print(f"did you mean: {result.suggestion}")
     if not result.results:
-        console.print(f"no results for {result.query!r}" if not result.total else "no more results")
+        if not result.total:
+            console.print(f"no results for {result.query!r}")
+        else:
+            console.print(
+                f"no more results: there are {result.total}, and --offset {offset} skips them all"
+            )
         return
     from rich.table import Table
 
@@ -127,6 +133,10 @@ def _print_results(result: Any, offset: int) -> None:
         table.add_row(str(number), hit.issue, hit.section, f"{title}\n[dim]{hit.url}[/dim]")
     console.print(table)
     console.print(f"showing {shown} of {result.total}")
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _shorten(text: str, limit: int = SUMMARY_CHARS) -> str:

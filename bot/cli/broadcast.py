@@ -18,6 +18,7 @@ from bot.errors import UserError
 
 T = TypeVar("T")
 TABLE_ROWS = 1000  # the table shows this many; --json lists everyone
+TIME = "%Y-%m-%d %H:%M"  # both times of the subscribers table, in UTC
 
 # =============================================================================================
 # `neuraltalk subscribers [--json]`, `subscribers add OPENID [--topic T]`, `subscribers remove`
@@ -106,8 +107,8 @@ async def _print_table(store: Any) -> None:
                 sub.status,
                 "yes" if sub.all_issues else "no",
                 ", ".join(sub.topics),
-                f"{sub.subscribed_at:%Y-%m-%d}",
-                "-" if sub.last_interaction is None else f"{sub.last_interaction:%m-%d %H:%M}",
+                f"{sub.subscribed_at:{TIME}}",
+                "-" if sub.last_interaction is None else f"{sub.last_interaction:{TIME}}",
             )
             shown += 1
         if shown >= TABLE_ROWS:
@@ -137,23 +138,33 @@ def subscribers_add_command(settings: Settings, openid: str, topic: str | None) 
     return 0
 
 
-def subscribers_remove_command(settings: Settings, openid: str) -> int:
-    """Unsubscribe OPENID from every issue and every topic; say what changed."""
-    from bot.store.store import check_openid
+def subscribers_remove_command(settings: Settings, openid: str, topic: str | None = None) -> int:
+    """Unsubscribe OPENID from every issue and every topic, or from --topic; say what changed."""
+    from bot.store.store import check_openid, normalize_topic
 
     check_openid(openid)
+    wanted = None if topic is None else normalize_topic(topic)
 
-    async def work(store: Any) -> Any:
+    async def work(store: Any) -> tuple[Any, bool]:
         before = await store.subscriber(openid)
-        if before is not None and before.status == "active":
-            await store.unsubscribe_all(openid)
-        return before
+        if before is None or before.status != "active":
+            return before, False
+        if wanted is not None:
+            return before, bool(await store.unsubscribe(openid, wanted))
+        await store.unsubscribe_all(openid)
+        return before, True
 
-    before = _with_store(settings, work)
+    before, changed = _with_store(settings, work)
     if before is None:
         raise UserError(f"no subscriber {openid}; `neuraltalk subscribers` lists them")
     if before.status != "active":
         click.echo(f"{openid} is already unsubscribed; nothing changed")
+        return 0
+    if wanted is not None:
+        if changed:
+            click.echo(f"unsubscribed {openid} from topic {wanted}")
+        else:
+            click.echo(f"{openid} does not subscribe to topic {wanted}; nothing changed")
         return 0
     left = (["every issue"] if before.all_issues else []) + [f"topic {t}" for t in before.topics]
     click.echo(f"unsubscribed {openid} from {', '.join(left)}")

@@ -8,12 +8,59 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
-from bot.config import EXAMPLE, Settings, load_settings
+from bot.config import EXAMPLE, Settings, check_public_token, load_settings
 from bot.errors import UserError
+from bot.wechat.errors import FatalError
 from index.errors import ArchiveError
+
+DEBUG = "--debug"
+ONE_LINE_ERRORS = (UserError, ArchiveError, FatalError)
+
+
+class Failure(click.ClickException):
+    """A failure shown as the one line it is (`error: ...`), with its exit code."""
+
+    def __init__(self, line: str, exit_code: int = 1) -> None:
+        super().__init__(line)
+        self.exit_code = exit_code  # type: ignore[misc]  # ClickException's is a class default
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.message, err=True)
+
+
+class NeuralTalk(click.Group):
+    """The top-level group: --debug anywhere on the line, and the errors of the layers below
+    turned into one line each (tracebacks only with --debug)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        if DEBUG in args[:end]:  # a group option, accepted after the subcommand too
+            args = [DEBUG] + [a for a in args[:end] if a != DEBUG] + args[end:]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit):
+            raise
+        except click.exceptions.Abort:
+            raise Failure("aborted") from None
+        except KeyboardInterrupt:
+            raise Failure("interrupted", 130) from None
+        except ONE_LINE_ERRORS as exc:
+            if debug:
+                raise
+            raise Failure(f"error: {exc}", getattr(exc, "exit_code", 1)) from None
+        except Exception as exc:
+            if debug:
+                raise
+            line = f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+            raise Failure(line) from None
 
 
 class Context:
@@ -34,11 +81,12 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=NeuralTalk, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config", "config", type=click.Path(dir_okay=False), help="YAML configuration file."
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--debug", is_flag=True, help="Tracebacks and debug logs (anywhere on the line).")
+@click.version_option(package_name="neuraltalk", prog_name="neuraltalk")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
     """NeuralTalk: the archive, chat bot and broadcast of 嵌入式AI简报."""
@@ -54,6 +102,7 @@ def init(path: str, force: bool) -> None:
     if target.exists() and not force:
         raise UserError(f"{target} already exists; use --force to overwrite it")
     target.write_text(EXAMPLE, encoding="utf-8")
+    (target.parent / "data").mkdir(exist_ok=True)  # the example's storage.url and index_dir
     click.echo(f"wrote {target}: edit it, or set NEURALTALK_<SECTION>_<KEY> variables")
 
 
@@ -84,8 +133,20 @@ def ingest(ctx: Context, paths: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many results to show.",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="How many results to skip (for the next page).",
+)
 @pass_ctx
 def search(ctx: Context, query: tuple[str, ...], as_json: bool, limit: int, offset: int) -> None:
     """Search the archive."""
@@ -114,6 +175,7 @@ def serve(ctx: Context, host: str | None, port: int | None, hint: bool) -> None:
         settings = settings.replace(
             server={"host": host or settings.server.host, "port": port or settings.server.port}
         )
+    check_public_token(settings)
     serve_module.run(settings, debug=ctx.debug, hint=hint)
 
 
@@ -134,7 +196,11 @@ def chat(ctx: Context, openid: str, url: str | None) -> None:
 @cli.command()
 @click.argument("issue")
 @click.option(
-    "--channel", type=click.Choice(["auto", "custom", "mass"]), default="auto", show_default=True
+    "--channel",
+    type=click.Choice(["auto", "custom", "mass"]),
+    default="auto",
+    show_default=True,
+    help="custom: one message each; mass: WeChat's mass send; auto: custom, else mass.",
 )
 @click.option("--dry-run", is_flag=True, help="Show recipients and texts; send nothing.")
 @click.option("--preview", metavar="OPENID", help="Send to this one openid only.")
@@ -172,7 +238,7 @@ def broadcast(
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the campaigns as JSON.")
 @pass_ctx
 def campaigns(ctx: Context, as_json: bool) -> None:
     """List broadcast campaigns with status and counts."""
@@ -182,7 +248,7 @@ def campaigns(ctx: Context, as_json: bool) -> None:
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print every subscriber as JSON.")
 @click.pass_context
 def subscribers(click_ctx: click.Context, as_json: bool) -> None:
     """List subscribers and topics (or add/remove one)."""
@@ -205,17 +271,18 @@ def subscribers_add(ctx: Context, openid: str, topic: str | None) -> None:
 
 @subscribers.command("remove")
 @click.argument("openid")
+@click.option("--topic", help="Unsubscribe from this topic only.")
 @pass_ctx
-def subscribers_remove(ctx: Context, openid: str) -> None:
-    """Unsubscribe OPENID from everything."""
+def subscribers_remove(ctx: Context, openid: str, topic: str | None) -> None:
+    """Unsubscribe OPENID from everything (or from --topic only)."""
     from bot.cli import broadcast as cli_broadcast
 
-    sys.exit(cli_broadcast.subscribers_remove_command(ctx.settings, openid))
+    sys.exit(cli_broadcast.subscribers_remove_command(ctx.settings, openid, topic=topic))
 
 
 @cli.command("mock-wechat")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8900, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8900, show_default=True, help="Port to listen on.")
 @pass_ctx
 def mock_wechat(ctx: Context, host: str, port: int) -> None:
     """Run a fake WeChat API on loopback that prints every message it receives."""
@@ -225,32 +292,8 @@ def mock_wechat(ctx: Context, host: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one-line errors unless --debug."""
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    try:
-        cli.main(args=args, prog_name="neuraltalk", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (UserError, ArchiveError) as exc:
-        if debug:
-            raise
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(getattr(exc, "exit_code", 1))
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:
-        if debug:
-            raise
-        click.echo(
-            f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
-        )
-        sys.exit(1)
+    """Entry point: `neuraltalk ...` (errors are the NeuralTalk group's: one line each)."""
+    cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="neuraltalk")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy Core) and the transaction helpers shared by bot/store*.py.
+"""The store's tables (SQLAlchemy Core) and the transaction helpers its modules share.
 
 The tables here describe what the migrations in bot/store/migrations/versions create; a test checks
 that the two agree. Every time is timezone-aware UTC in Python (UTCDateTime).
@@ -30,8 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeDecorator
 
 ACTIVE, UNSUBSCRIBED = "active", "unsubscribed"
-CAMPAIGN_STATUSES = ("planned", "running", "finished", "stopped", "failed")
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 
 
 def utcnow() -> datetime:

@@ -100,8 +100,8 @@ class SubscriberReads(Database):
             .order_by(func.count().desc(), topics.c.topic)
         )
         async with self.read() as conn:
-            statuses = dict((await conn.execute(by_status)).all())
-            topic_counts = dict((await conn.execute(per_topic)).all())
+            statuses = {str(k): int(n) for k, n in (await conn.execute(by_status)).all()}
+            topic_counts = {str(k): int(n) for k, n in (await conn.execute(per_topic)).all()}
         return SubscriberCounts(
             active=statuses.get(ACTIVE, 0),
             unsubscribed=statuses.get(UNSUBSCRIBED, 0),

@@ -24,8 +24,6 @@ from typing import Any
 
 import aiohttp
 
-from bot.config import WechatSettings
-from bot.errors import UserError
 from bot.wechat.access_token import AccessToken, MemoryTokenStore, TokenStore
 from bot.wechat.errors import (
     ERR_BAD_ANSWER,
@@ -81,16 +79,6 @@ class Tag:
     count: int
 
 
-def check_credentials(wechat: WechatSettings) -> None:
-    """UserError unless the settings can send: the real API needs wechat.appid and .secret."""
-    real = "api.weixin.qq.com" in wechat.api_base_url
-    if real and not (wechat.appid and wechat.secret):
-        raise UserError(
-            "wechat.appid and wechat.secret are needed to send: set them in neuraltalk.yaml "
-            "or NEURALTALK_WECHAT_APPID / NEURALTALK_WECHAT_SECRET"
-        )
-
-
 class WeChatAPI:
     """One official account's API over one aiohttp session; safe to share between tasks."""
 
@@ -109,19 +97,6 @@ class WeChatAPI:
         self._appid = appid
         self._token = AccessToken(self._http, appid, secret, token_store)
         self._retry = retry or RetryPolicy()
-
-    @classmethod
-    def from_settings(
-        cls,
-        session: aiohttp.ClientSession,
-        wechat: WechatSettings,
-        token_store: TokenStore,
-        retry: RetryPolicy | None = None,
-    ) -> WeChatAPI:
-        """The client for settings.wechat; the real API needs wechat.appid and wechat.secret."""
-        check_credentials(wechat)
-        w = wechat
-        return cls(session, w.api_base_url, w.appid, w.secret, token_store, retry=retry)
 
     def __repr__(self) -> str:  # never show the secret or the token
         return f"WeChatAPI({self._http.base!r}, appid={self._appid!r})"

@@ -4,7 +4,7 @@
   timeouts, dropped connections): worth retrying with backoff (bot.wechat.api does).
 - RecipientError (43004, 45015, 40003, 45047, 48002): this one follower cannot get it.
 - FatalError (40013, 40125, 40164, 48001, 45009 and any unknown code): stop; its message says
-  what to fix. It is a UserError, so the `neuraltalk` command prints it as one line.
+  what to fix in one line, so the `neuraltalk` command prints it as it is.
 
 Codes that are not WeChat's: ERR_HTTP (-2, an HTTP error status), ERR_NETWORK (-3, timeout or
 dropped connection), ERR_BAD_ANSWER (-4, an answer that is not a JSON object or too large).
@@ -18,8 +18,6 @@ import re
 from typing import Any
 
 import aiohttp
-
-from bot.errors import UserError
 
 ERR_HTTP, ERR_NETWORK, ERR_BAD_ANSWER = -2, -3, -4
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -58,7 +56,7 @@ class RecipientError(WeChatError):
     """This recipient cannot get the message (unfollowed, outside the window, bad openid...)."""
 
 
-class FatalError(WeChatError, UserError):
+class FatalError(WeChatError):
     """Nothing more can be sent until a person fixes something; the message says what."""
 
 

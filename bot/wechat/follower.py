@@ -44,10 +44,6 @@ class Follower:
         self._key = base64.b64decode(encoding_aes_key + "=") if encoding_aes_key else None
         self._ids = itertools.count(int(time.time() * 1000) * 1000 + random.randrange(1000))
 
-    @property
-    def safe(self) -> bool:
-        return self._key is not None
-
     def message_xml(self, openid: str, msg_type: str, create_time: int, **fields: str) -> str:
         """A message's XML: the common fields, then `fields` (Content, Event, MsgId, ...)."""
         data = {

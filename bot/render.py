@@ -1,0 +1,55 @@
+"""WeChat's text rules, shared by the chat replies and the broadcast texts.
+
+A text message over about 2,048 bytes of UTF-8 fails silently (PLATFORM.md), so every text is
+measured in bytes and made of whole lines; an entry is a link (WeChat shows <a href> in text
+messages), or plain text when it has no URL.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from index.search import Hit, IssueSummary
+
+MAX_BYTES = 2048
+TAG = re.compile(r"<[^>]*>")
+
+
+def size(text: str) -> int:
+    """The text's length in bytes of UTF-8, the measure WeChat applies."""
+    return len(text.encode("utf-8"))
+
+
+def header(issue: IssueSummary) -> str:
+    """The issue's title, with its date when the title does not already say it."""
+    title = issue.title.strip() or "嵌入式AI简报"
+    return title if issue.date in title else f"{title} ({issue.date})"
+
+
+def entry_line(entry: Hit) -> str:
+    """One entry as a link, or plain text without URL."""
+    title = html.escape(" ".join(entry.title.split()), quote=False)
+    if not entry.url:
+        return f"• {title}"
+    return f'<a href="{html.escape(entry.url, quote=True)}">{title}</a>'
+
+
+def pack(header: str, lines: list[str], more: str, end: str) -> tuple[str, int]:
+    """header + as many whole lines as fit + a footer, within MAX_BYTES; and how many fitted.
+
+    The footer is `end` when every line fitted, else `more`.
+    """
+    room = MAX_BYTES - size(header) - max(size(more), size(end)) - 2
+    shown, used = 0, 0
+    for line in lines:
+        used += size(line) + 1
+        if used > room:
+            break
+        shown += 1
+    kept = lines[:shown]
+    if shown == 0 and lines:  # one entry alone too long: show it cut, as plain text
+        cut = TAG.sub("", lines[0]).encode("utf-8")[: max(room - 1, 0)]
+        kept, shown = [cut.decode("utf-8", errors="ignore")], 1
+    footer = end if shown == len(lines) else more
+    return "\n".join([header, *kept, footer] if footer else [header, *kept]), shown
