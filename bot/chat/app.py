@@ -139,7 +139,8 @@ class Webhook:
             return web.json_response({"status": "starting", "reason": "no index yet"}, status=503)
         problem = "no store" if store is None else store.problem()
         if problem is not None:
-            return web.json_response({"status": "store-unavailable", "reason": problem}, 503)
+            body = {"status": "store-unavailable", "reason": problem}
+            return web.json_response(body, status=503)
         issues, entries = archive.counts()
         return web.json_response({"status": "ok", "issues": issues, "entries": entries})
 

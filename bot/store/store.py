@@ -205,6 +205,7 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
             log.warning("touch: ignored %d malformed openids", len(interactions_at) - len(rows))
         if not rows:
             return
+        self.guard.check()
         stmt = self.insert(interactions)
         stmt = stmt.on_conflict_do_update(
             index_elements=[interactions.c.openid],
