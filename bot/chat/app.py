@@ -24,6 +24,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from bot.chat import texts
+from bot.chat.connections import Guard
 from bot.chat.late import LateReplies
 from bot.chat.replies import Deps, reply_to
 from bot.chat.sessions import Dedupe, Interactions
@@ -37,6 +38,7 @@ from index.search import Archive
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+BODY_TIMEOUT = 5.0  # seconds to send the body once the headers are in
 REPLY_DEADLINE = 4.5  # WeChat gives up after 5 s
 
 
@@ -52,6 +54,7 @@ class Webhook:
         self.late = LateReplies()
         self.reload_every = reload_every
         self.deadline = REPLY_DEADLINE
+        self.body_timeout = BODY_TIMEOUT
         self._next_reload = 0.0
 
     # --- protocol --------------------------------------------------------------------------
@@ -60,9 +63,12 @@ class Webhook:
         if (request.content_length or 0) > MAX_BODY:
             raise Rejected(413, f"body of {request.content_length} bytes")
         try:
-            return await request.read()  # bounded by the application's client_max_size
+            async with asyncio.timeout(self.body_timeout):
+                return await request.read()  # bounded by the application's client_max_size
         except web.HTTPRequestEntityTooLarge:
             raise Rejected(413, f"body over {MAX_BODY} bytes") from None
+        except TimeoutError:
+            raise Rejected(408, f"body not sent within {self.body_timeout} s") from None
 
     def render(self, query: MultiMapping[str], message: Incoming, text: str | None) -> web.Response:
         if text is None:
@@ -188,6 +194,7 @@ def freeze_heap() -> None:
 
 
 WEBHOOK = web.AppKey("webhook", Webhook)
+CONNECTIONS = web.AppKey("connections", Guard)
 FLUSH_EVERY = web.AppKey("flush_every", float)
 
 
@@ -221,8 +228,10 @@ def create_app(
     """The application; archive and store are opened from settings unless passed in (kept open)."""
     deps = Deps(archive=archive, store=store, issue_url=settings.archive.issue_url)
     hook = Webhook(settings, deps, reload_every)
-    app = web.Application(client_max_size=MAX_BODY)
+    guard = Guard()
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard.middleware])
     app[WEBHOOK] = hook
+    app[CONNECTIONS] = guard  # serve() puts each connection under it
     app[FLUSH_EVERY] = flush_every
     app.cleanup_ctx.append(lambda a: _resources(a, archive is None, store is None))
     app.router.add_get("/wechat", hook.handshake)
