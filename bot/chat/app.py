@@ -56,6 +56,7 @@ class Webhook:
         self.deadline = REPLY_DEADLINE
         self.body_timeout = BODY_TIMEOUT
         self._next_reload = 0.0
+        self.frozen = False
 
     # --- protocol --------------------------------------------------------------------------
 
@@ -170,6 +171,10 @@ class Webhook:
             elif self.deps.archive.reload_if_changed():
                 self.deps.pages.clear()
                 log.info("archive reloaded: %d issues, %d entries", *self.deps.archive.counts())
+            else:
+                return
+            if self.frozen:
+                freeze_heap()  # the new index joins the frozen heap
         except ArchiveError as exc:
             log.warning("archive not available: %s", exc)
         except Exception:  # a broken index must not take the webhook down; keep what we have
@@ -188,6 +193,9 @@ def open_archive(settings: Settings) -> Archive:
 def freeze_heap() -> None:
     """Move what start-up built (index, jieba, caches) out of the collector's way, so that
     full collections no longer walk it: the stalls that made p99 20 times p50."""
+    from index.analysis import load_jieba
+
+    load_jieba()  # else loaded by the first search, after the freeze
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
@@ -206,6 +214,7 @@ async def _resources(app: web.Application, own_archive: bool, own_store: bool) -
     await hook.late.open(hook.settings.wechat, hook.deps.store)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
     freeze_heap()
+    hook.frozen = True
     yield
     flusher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
