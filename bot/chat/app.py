@@ -166,10 +166,11 @@ class Webhook:
         self._next_reload = now + self.reload_every
         try:
             if self.deps.archive is None:
-                self.deps.archive = open_archive(self.settings)
-                log.info("archive opened: %d issues, %d entries", *self.deps.archive.counts())
+                archive = open_archive(self.settings)
+                self.deps.use_archive(archive)
+                log.info("archive opened: %d issues, %d entries", *archive.counts())
             elif self.deps.archive.reload_if_changed():
-                self.deps.pages.clear()
+                self.deps.use_archive(self.deps.archive)
                 log.info("archive reloaded: %d issues, %d entries", *self.deps.archive.counts())
             else:
                 return

@@ -47,6 +47,11 @@ class Deps:
     issue_url: str = ""
     store_timeout: float = 4.0  # within WeChat's 5 s; the group commit needs only milliseconds
 
+    def use_archive(self, archive: Archive) -> None:
+        """A new (or newly reloaded) archive: the cached pages are stale."""
+        self.archive = archive
+        self.pages.clear()
+
 
 def size(text: str) -> int:
     return len(text.encode("utf-8"))
