@@ -49,6 +49,7 @@ class WechatSettings:
     api_base_url: str = "https://api.weixin.qq.com"
     account_type: str = "subscription"  # "subscription" or "service"
     timestamp_window: int = 300  # seconds; 0 turns the check off
+    mode: str = ""  # plain, compatible or safe; empty: safe with encoding_aes_key, else plain
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("wechat.encoding_aes_key must be the 43 characters WeChat shows")
     if key and not settings.wechat.appid:
         raise ConfigError("set wechat.appid: safe mode (wechat.encoding_aes_key) checks it")
+    mode = settings.wechat.mode
+    if mode not in ("", "plain", "compatible", "safe"):
+        raise ConfigError(f"wechat.mode must be plain, compatible or safe, got {mode!r}")
+    if mode in ("compatible", "safe") and not key:
+        raise ConfigError(f"wechat.mode {mode} needs wechat.encoding_aes_key (43 characters)")
     if not 0 < settings.server.port < 65536:
         raise ConfigError(f"server.port must be between 1 and 65535, got {settings.server.port}")
     if settings.broadcast.concurrency < 1:

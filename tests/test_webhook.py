@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import shutil
 import time
@@ -254,3 +255,14 @@ async def test_interaction_times_reach_the_store_in_the_background(
             break
         await asyncio.sleep(0.05)
     assert subscriber is not None and subscriber.last_interaction is not None
+
+
+async def test_the_heap_built_at_start_up_is_frozen_out_of_the_collector(
+    store: Store, aiohttp_client: Client, archive: Archive, tmp_path: Path
+) -> None:
+    gc.unfreeze()
+    wechat = WeChat(await aiohttp_client(create_app(settings_for(tmp_path, "x"), archive, store)))
+    assert gc.get_freeze_count() > 10_000  # the index, jieba's dictionary, the modules
+    assert gc.get_threshold()[0] >= 10_000
+    answer = await wechat.say("量化")
+    assert answer.status == 200 and answer.text is not None

@@ -10,8 +10,8 @@ import pytest
 from aiohttp import web
 from wechat_api_support import CUSTOM, FAST, SECRET, make_api, set_faults
 
-from bot.broadcast.credentials import api_from_settings
 from bot.config import WechatSettings
+from bot.credentials import api_from_settings
 from bot.errors import UserError
 from bot.wechat.api import (
     ERR_BAD_ANSWER,

@@ -20,9 +20,9 @@ import click
 from bot.broadcast import view
 from bot.broadcast.broadcaster import Broadcaster, Run, plan, texts_for
 from bot.broadcast.compose import Composer
-from bot.broadcast.credentials import api_from_settings, check_credentials
 from bot.broadcast.plan import PlanCounts, plan_counts
 from bot.config import Settings
+from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
 from bot.store.campaigns import Campaign, CampaignCounts
 from bot.store.store import Store

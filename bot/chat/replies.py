@@ -8,18 +8,22 @@ the rest a 更多 away. Everything slow or stateful comes in through Deps.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.chat import texts
 from bot.chat.sessions import Page, Sessions, TTLCache
 from bot.render import entry_line, pack
 from bot.render import header as issue_header
+from bot.store.store import Store, Subscriber
 from bot.wechat.protocol import Incoming, strip_invalid
 from index.errors import QueryError
 from index.search import Archive, Hit
+
+log = logging.getLogger(__name__)
 
 FETCH = 20  # hits fetched per page; fewer usually fit in 2,048 bytes
 MAX_TOPIC = 20
@@ -33,13 +37,18 @@ class Deps:
     """What replies need; the webhook creates one at start-up and fills in the archive and store."""
 
     archive: Archive | None = None
-    store: Any = None  # bot.store.store.Store
+    store: Store | None = None
     sessions: Sessions = field(default_factory=Sessions)
     pages: TTLCache[tuple[str, int], tuple[str, int | None]] = field(
         default_factory=lambda: TTLCache(4096, 600.0)
     )  # search pages by (query, offset); cleared when the archive reloads
     issue_url: str = ""
-    store_timeout: float = 2.0
+    store_timeout: float = 4.0  # within WeChat's 5 s; the group commit needs only milliseconds
+
+    def use_archive(self, archive: Archive) -> None:
+        """A new (or newly reloaded) archive: the cached pages are stale."""
+        self.archive = archive
+        self.pages.clear()
 
 
 def quoted(text: str, limit: int = 30) -> str:
@@ -55,14 +64,18 @@ def hit_line(number: int, hit: Hit, with_issue: bool = True) -> str:
     )
 
 
-async def _stored(deps: Deps, call: Callable[[], Awaitable[T]]) -> T | None:
-    """A store call bounded by store_timeout; None when the store is missing or too slow."""
+async def _stored(deps: Deps, what: str, call: Callable[[Store], Awaitable[T]]) -> T | None:
+    """A store call bounded by store_timeout; None (and one log line) when it did not happen."""
     if deps.store is None:
+        log.warning("%s: no store", what)
         return None
     try:
-        return await asyncio.wait_for(call(), deps.store_timeout)
+        return await asyncio.wait_for(call(deps.store), deps.store_timeout)
     except TimeoutError:
-        return None
+        log.warning("%s: the store did not answer within %s s", what, deps.store_timeout)
+    except Exception as exc:  # the store's own failure: the follower is told, once logged
+        log.warning("%s failed: %s", what, str(exc).splitlines()[0] if str(exc) else repr(exc))
+    return None
 
 
 def _search_text(archive: Archive, query: str, offset: int) -> tuple[str, int | None]:
@@ -152,30 +165,30 @@ def more(deps: Deps, openid: str) -> str:
 
 
 async def subscribe(deps: Deps, openid: str, topic: str | None) -> str:
-    changed = await _stored(deps, lambda: deps.store.subscribe(openid, topic))
+    changed = await _stored(deps, f"subscribe {openid}", lambda s: s.subscribe(openid, topic))
     if changed is None:
         return texts.STORE_BUSY
     return texts.subscribed(topic, changed)
 
 
 async def unsubscribe(deps: Deps, openid: str, topic: str | None) -> str:
-    changed = await _stored(deps, lambda: deps.store.unsubscribe(openid, topic))
+    changed = await _stored(deps, f"unsubscribe {openid}", lambda s: s.unsubscribe(openid, topic))
     if changed is None:
         return texts.STORE_BUSY
     return texts.unsubscribed(topic, changed)
 
 
 async def my_subscriptions(deps: Deps, openid: str) -> str:
-    if deps.store is None:
+    async def lookup(store: Store) -> tuple[Subscriber | None]:
+        return (await store.subscriber(openid),)  # a tuple: None alone would mean "failed"
+
+    found = await _stored(deps, f"subscriptions of {openid}", lookup)
+    if found is None:
         return texts.STORE_BUSY
-    try:
-        sub = await asyncio.wait_for(deps.store.subscriber(openid), deps.store_timeout)
-    except TimeoutError:
-        return texts.STORE_BUSY
-    active = sub is not None and getattr(sub, "status", "active") == "active"
-    all_issues = bool(active and sub.all_issues)
-    topics = list(sub.topics) if active else []
-    return texts.my_subscriptions(all_issues, topics)
+    sub = found[0]
+    if sub is None or sub.status != "active":
+        return texts.my_subscriptions(False, [])
+    return texts.my_subscriptions(sub.all_issues, sub.topics)
 
 
 Command = Callable[[Deps, str], Awaitable[str] | str]
@@ -214,29 +227,36 @@ async def _text(message: Incoming, deps: Deps) -> str:
     return search_page(deps, message.openid, text)
 
 
+class NotDone(Exception):
+    """An event's work could not be committed: WeChat must not get `success`, so it retries."""
+
+
 async def _event(message: Incoming, deps: Deps) -> str | None:
+    """Events wait for the store as long as it takes (the webhook answers 503 meanwhile)."""
     if message.event.startswith("subscribe"):  # subscribe, subscribe_scan (by QR code)
         return texts.WELCOME
+    store = deps.store
     if message.event == "unsubscribe":
         deps.sessions.forget(message.openid)
-        if deps.store is not None:
-            await asyncio.wait_for(deps.store.unsubscribe_all(message.openid), deps.store_timeout)
-        return None
-    if message.mass is not None and deps.store is not None:
+        if store is None:
+            raise NotDone("no store to record the unfollow in")
+        await store.unsubscribe_all(message.openid)
+    elif message.mass is not None:
+        if store is None:
+            raise NotDone("no store to record the mass send's totals in")
         job = message.mass
-        await asyncio.wait_for(
-            deps.store.record_mass_job_finish(
-                job.msg_id, job.status, job.total, job.filter_count, job.sent, job.errors
-            ),
-            deps.store_timeout,
+        await store.record_mass_job_finish(
+            job.msg_id, job.status, job.total, job.filter_count, job.sent, job.errors
         )
     return None
 
 
 async def reply_to(message: Incoming, deps: Deps) -> str | None:
-    """The text to answer `message` with; None: answer `success` (nothing shown)."""
+    """The text to answer `message` with; None: answer `success` (nothing shown).
+
+    A voice message is answered as its <Recognition> text (WeChat's speech to text)."""
     if message.kind == "event":
         return await _event(message, deps)
-    if message.kind != "text":
+    if message.kind != "text" and not (message.kind == "voice" and message.content):
         return texts.NOT_TEXT
     return await _text(message, deps)

@@ -1,12 +1,20 @@
-"""`neuraltalk serve`: run the webhook on server.host:server.port until interrupted."""
+"""`neuraltalk serve`: run the webhook on server.host:server.port until interrupted.
+
+The connections go through bot.chat.connections.Guard (a limit, idle sockets closed, EMFILE
+quiet); serve() is the same for the command and for tests.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from bot.chat.app import create_app
+from bot.chat.app import CONNECTIONS, create_app
+from bot.chat.connections import quiet_emfile
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +30,34 @@ def chat_hint(settings: Settings) -> str:
     return f"chat with it from another terminal: .venv/bin/neuraltalk{config} chat --url {url}"
 
 
+@contextlib.asynccontextmanager
+async def serve(
+    app: web.Application, host: str, port: int, access_log: logging.Logger | None = None
+) -> AsyncIterator[int]:
+    """Serve `app` on host:port (0: a free port) under its connection guard; yields the port."""
+    # lingering_time: how long an unread body is drained after an early answer (408, 413)
+    runner = web.AppRunner(app, access_log=access_log, lingering_time=1.0)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    quiet_emfile(loop)
+    guard = app[CONNECTIONS]
+    handler = runner.server
+    assert handler is not None  # set by setup()
+    server = await loop.create_server(lambda: guard.wrap(handler()), host, port, backlog=512)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await runner.cleanup()
+
+
+async def _serve_forever(settings: Settings, debug: bool, announce: Callable[[], None]) -> None:
+    host, port = settings.server.host, settings.server.port
+    async with serve(create_app(settings), host, port, log if debug else None):
+        announce()
+        await asyncio.Event().wait()
+
+
 def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
     """Serve until Ctrl-C; the archive and store are opened once, at start-up."""
     logging.basicConfig(
@@ -31,18 +67,13 @@ def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
     if not debug:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at start-up
     host, port = settings.server.host, settings.server.port
-    mode = "safe mode available" if settings.wechat.encoding_aes_key else "plain mode"
+    mode = settings.wechat.mode or ("safe" if settings.wechat.encoding_aes_key else "plain")
 
-    def announce(_: str) -> None:
-        print(f"neuraltalk webhook on http://{host}:{port}/wechat ({mode}); Ctrl-C stops it")
+    def announce() -> None:
+        print(f"neuraltalk webhook on http://{host}:{port}/wechat ({mode} mode); Ctrl-C stops it")
         print(f"health: http://{host}:{port}/healthz")
         if hint:
             print(chat_hint(settings))
 
-    web.run_app(
-        create_app(settings),
-        host=host,
-        port=port,
-        print=announce,
-        access_log=log if debug else None,
-    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(settings, debug, announce))

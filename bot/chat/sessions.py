@@ -98,14 +98,20 @@ class Dedupe:
     def __init__(self, maxsize: int = 50_000, ttl: float = DEDUPE_TTL) -> None:
         self._tasks: TTLCache[str, asyncio.Task[str | None]] = TTLCache(maxsize, ttl)
 
-    async def run(self, key: str, work: Callable[[], Awaitable[str | None]]) -> str | None:
+    def start(
+        self, key: str, work: Callable[[], Awaitable[str | None]]
+    ) -> asyncio.Task[str | None]:
+        """The task answering `key`: the first attempt's, or a new one. Await it shielded: a
+        dropped connection must not cancel the work a retry will wait for."""
         task = self._tasks.get(key)
         if task is None:
             task = asyncio.ensure_future(work())
             self._tasks.put(key, task)
             task.add_done_callback(lambda t: self._forget_failed(key, t))
-        # shield: a dropped connection must not cancel the work a retry will wait for
-        return await asyncio.shield(task)
+        return task
+
+    async def run(self, key: str, work: Callable[[], Awaitable[str | None]]) -> str | None:
+        return await asyncio.shield(self.start(key, work))
 
     def _forget_failed(self, key: str, task: asyncio.Task[str | None]) -> None:
         if task.cancelled() or task.exception() is not None:

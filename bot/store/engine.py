@@ -8,6 +8,7 @@ is a StoreError saying what to fix, without the password.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,50 @@ async def migrated_engine(url: str) -> AsyncEngine:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise StoreError(f"cannot open the store at {where} (storage.url): {reason}") from exc
     return engine
+
+
+class StoreUnavailable(Exception):
+    """The store must not be written now (its file is gone, replaced or read-only)."""
+
+
+class FileGuard:
+    """Checks that a SQLite store's file is still the one opened: not deleted, replaced or
+    made unwritable under the running server (writes would go to a lost inode, or fail)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._identity = _identity(path) if path is not None else None
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> FileGuard:
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        return cls(Path(database).resolve() if database else None)
+
+    def problem(self) -> str | None:
+        """Why the store cannot be written now, or None."""
+        if self.path is None:
+            return None
+        identity = _identity(self.path)
+        if identity is None:
+            return f"the store file {self.path} was deleted"
+        if identity != self._identity:
+            return f"the store file {self.path} was replaced by another file"
+        for path in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+                return f"{path} is not writable"
+        if not os.access(self.path.parent, os.W_OK):
+            return f"the folder {self.path.parent} of the store is not writable"
+        return None
+
+    def check(self) -> None:
+        reason = self.problem()
+        if reason is not None:
+            raise StoreUnavailable(reason)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

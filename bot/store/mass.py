@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from bot.store.schema import Database, campaigns, deliveries, mass_jobs, utcnow
 
 log = logging.getLogger(__name__)
+MAX_COUNT = 10**8
 c, d, m = campaigns.c, deliveries.c, mass_jobs.c
 
 
@@ -167,7 +168,15 @@ class MassStore(Database):
     async def record_mass_job_finish(
         self, msg_id: str, status: str, total: int, filter_count: int, sent: int, errors: int
     ) -> None:
-        """MASSSENDJOBFINISH: the job's totals, summed into its campaign's mass_* columns."""
+        """MASSSENDJOBFINISH: the job's totals, summed into its campaign's mass_* columns.
+
+        Impossible totals (negative, over 10^8, sent or errors over the total) are logged and
+        ignored: WeChat never sends them, a forger might."""
+        counts = (total, filter_count, sent, errors)
+        if min(counts) < 0 or total > MAX_COUNT or max(filter_count, sent, errors) > total:
+            log.warning("MASSSENDJOBFINISH for msg_id %s ignored: impossible counts "
+                        "total %d, filter %d, sent %d, errors %d", msg_id, *counts)  # fmt: skip
+            return
         async with self.write() as conn:
             done = await conn.execute(
                 update(mass_jobs)

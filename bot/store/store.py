@@ -36,11 +36,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.campaigns import CampaignStore
 from bot.store.deliveries import DeliveryStore, PlannedDelivery
-from bot.store.engine import StoreError, migrated_engine
+from bot.store.engine import FileGuard, StoreError, StoreUnavailable, migrated_engine
+from bot.store.group import GroupCommit
 from bot.store.mass import MassStore
 from bot.store.schema import (
     ACTIVE,
@@ -65,6 +66,7 @@ __all__ = [
     "InvalidInput",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Subscriber",
     "SubscriberCounts",
     "check_openid",
@@ -76,7 +78,16 @@ TOUCH_CHUNK = 1000
 
 
 class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
-    """The store: open once at start-up with Store.open(url), close at shutdown."""
+    """The store: open once at start-up with Store.open(url), close at shutdown.
+
+    The followers' writes (subscribe, unsubscribe, unsubscribe_all) go through one group
+    commit; each returns once its transaction has committed (StoreUnavailable, or the
+    database's error, when it could not)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.guard = FileGuard.for_engine(engine)
+        self.group = GroupCommit(self.write, self.guard.check)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -84,7 +95,12 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
         return cls(await migrated_engine(url))
 
     async def close(self) -> None:
+        await self.group.close()
         await self.engine.dispose()
+
+    def problem(self) -> str | None:
+        """Why the store cannot be written now (its SQLite file deleted, replaced...), or None."""
+        return self.guard.problem()
 
     # --- subscriptions (the webhook's contract) ---------------------------------------------
 
@@ -92,18 +108,21 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
         """Subscribe to every issue (topic None) or to one topic; True if anything changed."""
         openid = check_openid(openid)
         topic = None if topic is None else normalize_topic(topic)
-        now = utcnow()
-        async with self.write() as conn:
-            created = await conn.scalar(
-                self.insert(subscribers)
-                .values(openid=openid, status=ACTIVE, all_issues=topic is None, subscribed_at=now)
-                .on_conflict_do_nothing()
-                .returning(subscribers.c.openid)
-            )
-            changed = created is not None or await self._activate(conn, openid, topic, now)
-            if topic is not None:
-                changed = await self._topic_on(conn, openid, topic, now) or changed
-            return changed
+        return bool(await self.group.commit(lambda c, now: self._subscribe(c, openid, topic, now)))
+
+    async def _subscribe(
+        self, conn: AsyncConnection, openid: str, topic: str | None, now: datetime
+    ) -> bool:
+        created = await conn.scalar(
+            self.insert(subscribers)
+            .values(openid=openid, status=ACTIVE, all_issues=topic is None, subscribed_at=now)
+            .on_conflict_do_nothing()
+            .returning(subscribers.c.openid)
+        )
+        changed = created is not None or await self._activate(conn, openid, topic, now)
+        if topic is not None:
+            changed = await self._topic_on(conn, openid, topic, now) or changed
+        return changed
 
     async def _activate(
         self, conn: AsyncConnection, openid: str, topic: str | None, now: datetime
@@ -136,23 +155,26 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
         """Leave every-issue subscription (topic None) or one topic; True if anything changed."""
         openid = check_openid(openid)
         topic = None if topic is None else normalize_topic(topic)
-        now = utcnow()
-        async with self.write() as conn:
-            row = (await conn.execute(_locked(openid))).one_or_none()
-            if row is None or row.status != ACTIVE:
+        return bool(
+            await self.group.commit(lambda c, now: self._unsubscribe(c, openid, topic, now))
+        )
+
+    async def _unsubscribe(
+        self, conn: AsyncConnection, openid: str, topic: str | None, now: datetime
+    ) -> bool:
+        row = (await conn.execute(_locked(openid))).one_or_none()
+        if row is None or row.status != ACTIVE:
+            return False
+        if topic is None:
+            if not row.all_issues:
                 return False
-            if topic is None:
-                if not row.all_issues:
-                    return False
-                await conn.execute(
-                    update(subscribers)
-                    .where(subscribers.c.openid == openid)
-                    .values(all_issues=False)
-                )
-            elif not await self._topic_off(conn, openid, topic, now):
-                return False
-            await _settle(conn, openid, now)
-            return True
+            await conn.execute(
+                update(subscribers).where(subscribers.c.openid == openid).values(all_issues=False)
+            )
+        elif not await self._topic_off(conn, openid, topic, now):
+            return False
+        await _settle(conn, openid, now)
+        return True
 
     async def _topic_off(
         self, conn: AsyncConnection, openid: str, topic: str, now: datetime
@@ -168,20 +190,7 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
     async def unsubscribe_all(self, openid: str) -> None:
         """The follower unfollowed: leave every subscription."""
         openid = check_openid(openid)
-        now = utcnow()
-        async with self.write() as conn:
-            if (await conn.execute(_locked(openid))).one_or_none() is None:
-                return
-            await conn.execute(
-                update(topics)
-                .where(topics.c.openid == openid, topics.c.status == ACTIVE)
-                .values(status=UNSUBSCRIBED, updated_at=now)
-            )
-            await conn.execute(
-                update(subscribers)
-                .where(subscribers.c.openid == openid, subscribers.c.status == ACTIVE)
-                .values(status=UNSUBSCRIBED, all_issues=False, unsubscribed_at=now)
-            )
+        await self.group.commit(lambda c, now: _leave_all(c, openid, now))
 
     async def touch(self, interactions_at: Mapping[str, datetime]) -> None:
         """Record followers' last interactions in one transaction; times only move forward."""
@@ -196,6 +205,7 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
             log.warning("touch: ignored %d malformed openids", len(interactions_at) - len(rows))
         if not rows:
             return
+        self.guard.check()
         stmt = self.insert(interactions)
         stmt = stmt.on_conflict_do_update(
             index_elements=[interactions.c.openid],
@@ -248,6 +258,22 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
 def _locked(openid: str) -> Any:
     """The subscriber's row, locked until the transaction ends (SQLite: the write lock)."""
     return select(subscribers).where(subscribers.c.openid == openid).with_for_update()
+
+
+async def _leave_all(conn: AsyncConnection, openid: str, now: datetime) -> None:
+    """The follower unfollowed: every subscription left (nothing to do for a stranger)."""
+    if (await conn.execute(_locked(openid))).one_or_none() is None:
+        return
+    await conn.execute(
+        update(topics)
+        .where(topics.c.openid == openid, topics.c.status == ACTIVE)
+        .values(status=UNSUBSCRIBED, updated_at=now)
+    )
+    await conn.execute(
+        update(subscribers)
+        .where(subscribers.c.openid == openid, subscribers.c.status == ACTIVE)
+        .values(status=UNSUBSCRIBED, all_issues=False, unsubscribed_at=now)
+    )
 
 
 async def _settle(conn: AsyncConnection, openid: str, now: datetime) -> None:

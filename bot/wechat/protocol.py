@@ -29,6 +29,10 @@ from wechatpy.replies import TextReply
 # XML 1.0 forbids these code points even inside CDATA; WeChat users can still type some of them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MASS_FIELDS = ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")
+OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_COUNT = 10**8  # no mass send reaches this many followers
+MAX_STAMP_DIGITS = 11
+_VOICE_END = "。！？!?.，, "
 
 
 class Rejected(Exception):
@@ -62,16 +66,27 @@ class Incoming:
     msg_id: str = ""
     content: str = ""
     event: str = ""  # lower case: subscribe, unsubscribe, masssendjobfinish, click, ...
+    event_key: str = ""
     mass: MassJob | None = None
 
     @property
     def dedupe_key(self) -> str:
-        """What identifies WeChat's retries of this message (PLATFORM.md)."""
-        if self.kind == "event":
-            return f"e:{self.openid}:{self.create_time}:{self.event}"
+        """What identifies WeChat's retries of this message: never another follower's message.
+
+        (FromUserName, MsgId); without MsgId (events), (FromUserName, CreateTime, MsgType,
+        content or event and its key), so two different messages in one second stay two."""
         if self.msg_id:
-            return f"m:{self.msg_id}"
-        return f"m:{self.openid}:{self.create_time}:{self.kind}"
+            return f"m:{self.openid}:{self.msg_id}"
+        what = self.content if self.kind != "event" else f"{self.event}:{self.event_key}"
+        digest = hashlib.sha1(what.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return f"t:{self.openid}:{self.create_time}:{self.kind}:{digest}"
+
+
+def check_timestamp(stamp: str) -> int:
+    """A query's timestamp as a number: only ASCII digits, at most 11; Rejected(400) else."""
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_STAMP_DIGITS):
+        raise Rejected(400, f"timestamp {stamp[:20]!r} is not a number of at most 11 digits")
+    return int(stamp)
 
 
 def signature(*parts: str) -> str:
@@ -103,16 +118,28 @@ def _require(fields: dict[str, str], *names: str) -> None:
         raise Rejected(400, f"message without {', '.join(missing)}")
 
 
+def _count(fields: dict[str, str], name: str) -> int:
+    raw = fields[name].strip()
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_COUNT:
+        raise Rejected(400, f"MASSSENDJOBFINISH {name} {raw[:20]!r} is not a count up to 10^8")
+    return int(raw)
+
+
 def _mass_job(fields: dict[str, str], msg: Any) -> MassJob:
     _require(fields, "MsgID", *_MASS_FIELDS)
-    return MassJob(
-        msg_id=fields["MsgID"].strip(),
-        status=msg.status,
-        total=msg.total_count,
-        filter_count=msg.filter_count,
-        sent=msg.sent_count,
-        errors=msg.error_count,
-    )
+    total, filtered, sent, errors = (_count(fields, n) for n in _MASS_FIELDS[1:])
+    if sent > total or filtered > total or errors > total:
+        raise Rejected(400, f"MASSSENDJOBFINISH counts impossible: sent {sent} of {total}")
+    return MassJob(fields["MsgID"].strip()[:64], msg.status, total, filtered, sent, errors)
+
+
+def _content(kind: str, fields: dict[str, str]) -> str:
+    """What the follower said: a text's Content, or a voice's Recognition (speech to text)."""
+    if kind == "text":
+        return fields.get("Content", "")
+    if kind == "voice":
+        return fields.get("Recognition", "").strip().rstrip(_VOICE_END)
+    return ""
 
 
 def _wechatpy_message(fields: dict[str, str]) -> BaseMessage:
@@ -130,6 +157,11 @@ def parse_incoming(body: bytes | str) -> Incoming:
     """Parse safely, let wechatpy type the fields, keep what the reply needs; Rejected(400)."""
     fields = safe_fields(body)
     _require(fields, "ToUserName", "FromUserName", "CreateTime", "MsgType")
+    if not OPENID.fullmatch(fields["FromUserName"].strip()):
+        raise Rejected(400, f"FromUserName {fields['FromUserName'][:70]!r} is not an openid")
+    stamp = fields["CreateTime"].strip()
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_STAMP_DIGITS):
+        raise Rejected(400, f"CreateTime {stamp[:20]!r} is not a number of at most 11 digits")
     kind = fields["MsgType"].strip().lower()
     if kind == "text":
         _require(fields, "Content")
@@ -140,13 +172,14 @@ def parse_incoming(body: bytes | str) -> Incoming:
         event = str(getattr(msg, "event", "") or fields.get("Event", "")).strip().lower()
         mass = _mass_job(fields, msg) if event == "masssendjobfinish" else None
         return Incoming(
-            openid=msg.source,
+            openid=fields["FromUserName"].strip(),
             account=msg.target,
             create_time=int(msg.time),
             kind=kind,
             msg_id=fields.get("MsgId", "").strip(),
-            content=fields.get("Content", "") if kind == "text" else "",
+            content=_content(kind, fields),
             event=event if kind == "event" else "",
+            event_key=fields.get("EventKey", "").strip() if kind == "event" else "",
             mass=mass,
         )
     except (ValueError, TypeError, KeyError) as exc:

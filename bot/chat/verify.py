@@ -1,0 +1,83 @@
+"""What the webhook checks before it believes a request came from WeChat.
+
+The query's signature and timestamp (ASCII digits only, at most 11 of them), the mode
+(wechat.mode: plain, compatible or safe; safe refuses anything without encrypt_type=aes and a
+valid msg_signature, since the plain signature does not cover the body), and replays: a signed
+(timestamp, nonce, signature) seen before with another body is refused. The memory of seen
+requests is bounded and lasts timestamp_window seconds. Every refusal is a Rejected (a 4xx).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from multidict import MultiMapping
+
+from bot.chat.sessions import TTLCache
+from bot.config import WechatSettings
+from bot.wechat.protocol import (
+    Crypto,
+    Incoming,
+    Rejected,
+    check_timestamp,
+    parse_incoming,
+    safe_fields,
+    signature_ok,
+)
+
+MODES = ("plain", "compatible", "safe")
+SEEN_MAX = 200_000  # signed requests remembered; WeChat's retries resend the same body
+
+
+def mode_of(wechat: WechatSettings) -> str:
+    """wechat.mode, or its default: safe when an EncodingAESKey is set, else plain."""
+    return wechat.mode or ("safe" if wechat.encoding_aes_key else "plain")
+
+
+class Verifier:
+    """Signatures, timestamps, mode and replays; decrypts safe-mode bodies."""
+
+    def __init__(self, wechat: WechatSettings) -> None:
+        self.token = wechat.token
+        self.window = wechat.timestamp_window
+        self.mode = mode_of(wechat)
+        key = wechat.encoding_aes_key
+        self.crypto = Crypto(wechat.token, key, wechat.appid) if key else None
+        self._seen: TTLCache[tuple[str, str, str], bytes] = TTLCache(
+            SEEN_MAX, float(self.window or 300)
+        )
+
+    def query(self, query: MultiMapping[str]) -> None:
+        """The query's signature and timestamp, checked before the body is read."""
+        sig, stamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
+        if not (sig and stamp and nonce):
+            raise Rejected(403, "no signature, timestamp or nonce")
+        when = check_timestamp(stamp)
+        if len(nonce) > 64:
+            raise Rejected(400, "nonce longer than 64 characters")
+        if not signature_ok(sig, self.token, stamp, nonce):
+            raise Rejected(403, "bad signature")
+        if self.window:
+            skew = abs(time.time() - when)
+            if skew > self.window:
+                raise Rejected(403, f"timestamp {skew:.0f} s away from now")
+
+    def body(self, query: MultiMapping[str], body: bytes) -> Incoming:
+        """The message in a verified request's body; Rejected for replays and the wrong mode."""
+        key = (query["timestamp"], query["nonce"], query["signature"])
+        digest = hashlib.sha256(body).digest()
+        seen = self._seen.get(key)
+        if seen is not None and seen != digest:
+            raise Rejected(403, "a signed URL seen before, with another body: replay refused")
+        self._seen.put(key, digest)
+        if query.get("encrypt_type", "raw") != "aes":
+            if self.mode == "safe":
+                raise Rejected(403, "plaintext request in safe mode (wechat.mode: safe)")
+            return parse_incoming(body)
+        if self.crypto is None:
+            raise Rejected(400, "encrypted message, but wechat.encoding_aes_key is not set")
+        inner = self.crypto.decrypt(
+            safe_fields(body), query.get("msg_signature", ""), query["timestamp"], query["nonce"]
+        )
+        return parse_incoming(inner)
