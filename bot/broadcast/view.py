@@ -68,9 +68,14 @@ def resume(campaign: Campaign, counts: CampaignCounts, retry_in_doubt: bool) -> 
         f"{n.get('skipped', 0)} skipped"
     )
     if counts.in_doubt:
-        what = "will be re-sent" if retry_in_doubt else "not re-sent (pass --retry-in-doubt)"
+        what = (
+            "will be re-sent"
+            if retry_in_doubt
+            else "not re-sent (--retry-in-doubt re-sends, --forget-in-doubt counts as delivered)"
+        )
         click.echo(
-            f"{counts.in_doubt} in doubt (a crash left them sending; WeChat may have them): {what}"
+            f"{counts.in_doubt} in doubt (their request went out, no answer came back: "
+            f"WeChat may have delivered them): {what}"
         )
 
 
@@ -135,7 +140,10 @@ def report(r: Report) -> None:
         click.echo(f"  skipped       {skipped} (planned: no text for them on this channel)")
         doubt = f"  in doubt      {c.in_doubt}"
         if c.in_doubt:
-            doubt += " (maybe delivered before a crash: --retry-in-doubt re-sends them)"
+            doubt += (
+                " (the request went out, no answer came: maybe delivered; "
+                "--retry-in-doubt re-sends, --forget-in-doubt counts them as delivered)"
+            )
         click.echo(doubt)
         click.echo(
             f"  campaign      {n.get('sent', 0)} sent, {n.get('pending', 0)} pending, "
@@ -143,11 +151,23 @@ def report(r: Report) -> None:
         )
     if r.requeued:
         click.echo(f"  re-sent       {r.requeued} that were in doubt")
+    if r.forgotten:
+        click.echo(f"  forgotten     {r.forgotten} in doubt, counted as delivered")
     click.echo(f"  time taken    {r.seconds:.1f} s")
-    if r.stopped:
+    if r.interrupted:
+        click.echo(
+            f"interrupted ({r.interrupted}): campaign paused; run the same command to resume",
+            err=True,
+        )
+    elif r.stopped:
         click.echo(f"stopped: {r.stopped}", err=True)
     elif c is not None and not n.get("pending") and not n.get("sending"):
         click.echo("campaign finished")
+    elif c is not None and not n.get("pending") and c.in_doubt:
+        click.echo(
+            f"nothing left to send; {c.in_doubt} in doubt: --retry-in-doubt re-sends them, "
+            "--forget-in-doubt counts them as delivered and finishes the campaign"
+        )
 
 
 def campaigns_table(rows: list[dict[str, Any]]) -> None:

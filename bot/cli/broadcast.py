@@ -176,11 +176,14 @@ def broadcast_command(
     rate: float | None = None,
     concurrency: int | None = None,
     retry_in_doubt: bool = False,
+    forget_in_doubt: bool = False,
 ) -> int:
     """Send an ingested issue to its subscribers (see bot/broadcast/run.py); the exit code."""
     from bot.broadcast.run import Request, run_broadcast
 
-    request = Request(issue, channel, dry_run, preview, yes, rate, concurrency, retry_in_doubt)
+    request = Request(
+        issue, channel, dry_run, preview, yes, rate, concurrency, retry_in_doubt, forget_in_doubt
+    )
     return asyncio.run(run_broadcast(settings, request))
 
 

@@ -30,7 +30,7 @@ from bot.errors import UserError
 from bot.store.schema import Database, campaigns, deliveries, utcnow
 
 c, d = campaigns.c, deliveries.c
-ENDED = ("finished", "stopped", "failed")
+ENDED = ("finished", "stopped", "failed", "paused")
 
 
 class CampaignFinished(UserError):
@@ -164,9 +164,9 @@ class CampaignStore(Database):
     async def end_campaign(
         self, campaign_id: int, status: str, stop_reason: str | None = None
     ) -> None:
-        """finished, stopped (resumable) or failed, with the reason for the editor."""
+        """finished, stopped or paused (resumable) or failed, with the reason for the editor."""
         if status not in ENDED:
-            raise ValueError(f"a campaign ends finished, stopped or failed, not {status!r}")
+            raise ValueError(f"a campaign ends {', '.join(ENDED)}, not {status!r}")
         async with self.write() as conn:
             await conn.execute(
                 update(campaigns)
