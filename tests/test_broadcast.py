@@ -108,11 +108,14 @@ async def test_faults_never_make_a_duplicate_and_recipient_errors_are_recorded(
         assert code == (3 if doubt else 0)  # a dropped custom send is in doubt, never re-sent
         assert set(got) <= expected and expected - set(got) <= doubt
         gone = await store.subscriber(inside[2])
-        assert gone is not None and gone.status == "unsubscribed"
+        assert gone is not None
+        assert gone.status == "unsubscribed" or inside[2] in doubt  # (dropped before its 43004)
         listed = await store.list_campaigns()
         counts = listed[0][1]
-        assert counts.failed_by_errcode == {43004: 1, 40003: 1}
-        assert counts.by_status["sent"] + len(doubt) == 37  # 45015 fell back to mass
+        answered = {43004: inside[2], 40003: inside[3]}
+        assert counts.failed_by_errcode == {k: 1 for k, o in answered.items() if o not in doubt}
+        failed_in_doubt = len(doubt & {inside[2], inside[3]})
+        assert counts.by_status["sent"] + len(doubt) - failed_in_doubt == 37  # 45015: to mass
     finally:
         await store.close()
 

@@ -284,6 +284,12 @@ def campaign_row(
         "finished_at": c.finished_at.isoformat() if c.finished_at else None,
         "counts": {k: counts.by_status.get(k, 0) for k in STATUSES},
         "in_doubt": counts.in_doubt,
+        "in_doubt_resent": counts.resent,
+        "in_doubt_forgotten": counts.forgotten,
+        "sent": counts.by_status.get("sent", 0),
+        "pending": counts.by_status.get("pending", 0),
+        "failed": counts.by_status.get("failed", 0),
+        "skipped": counts.by_status.get("skipped", 0),
         "failed_by_code": {str(k): n for k, n in counts.failed_by_errcode.items()},
         "stop_reason": c.stop_reason,
         "mass": {

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -171,32 +172,35 @@ def report(r: Report) -> None:
 
 
 def campaigns_table(rows: list[dict[str, Any]]) -> None:
-    table = Table(
-        "id",
-        "issue",
-        "channel",
-        "status",
-        "created",
-        "finished",
-        "sent",
-        "pending",
-        "in doubt",
-        "failed",
-        "skipped",
-    )
+    """One line per campaign, fitting 80 columns; `campaigns --json` has every detail."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption="times in UTC")
+    for name in ("id", "issue", "channel", "status", "sent", "pending", "doubt", "failed"):
+        table.add_column(name, no_wrap=True, justify="left" if name[0] in "icS" else "right")
+    table.add_column("skipped", no_wrap=True, justify="right")
+    table.add_column("started", no_wrap=True)
+    notes = []
     for row in rows:
-        n = row["counts"]
         table.add_row(
             str(row["id"]),
             row["issue"],
             row["channel"],
             row["status"],
-            (row["created_at"] or "")[:16],
-            (row["finished_at"] or "")[:16],
-            str(n["sent"]),
-            str(n["pending"]),
+            str(row["sent"]),
+            str(row["pending"]),
             str(row["in_doubt"]),
-            str(n["failed"]),
-            str(n["skipped"]),
+            str(row["failed"]),
+            str(row["skipped"]),
+            (row["created_at"] or "")[5:16].replace("T", " "),
         )
-    Console().print(table)
+        if row["in_doubt_resent"] or row["in_doubt_forgotten"]:
+            notes.append(
+                f"#{row['id']}: in doubt resolved: {row['in_doubt_resent']} re-sent "
+                f"(--retry-in-doubt), {row['in_doubt_forgotten']} counted as delivered "
+                "(--forget-in-doubt)"
+            )
+        if row["stop_reason"] and row["status"] != "finished":
+            notes.append(f"#{row['id']} {row['status']}: {row['stop_reason']}")
+    console = Console(width=min(Console().width, 80))
+    console.print(table)
+    for note in notes:
+        console.print(note, soft_wrap=False, overflow="fold")

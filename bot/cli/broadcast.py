@@ -27,8 +27,11 @@ TABLE_ROWS = 1000  # the table shows this many; --json lists everyone
 
 
 def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the store of storage.url, run `work(store)`, close it."""
+    """Open the store of storage.url (a rehearsal's own, see rehearsal.py), run `work(store)`."""
+    from bot.broadcast.rehearsal import storage_settings
     from bot.store.store import Store
+
+    settings = storage_settings(settings)
 
     async def run() -> T:
         store = await Store.open(settings.storage.url)
@@ -179,8 +182,10 @@ def broadcast_command(
     forget_in_doubt: bool = False,
 ) -> int:
     """Send an ingested issue to its subscribers (see bot/broadcast/run.py); the exit code."""
+    from bot.broadcast.rehearsal import storage_settings
     from bot.broadcast.run import Request, run_broadcast
 
+    settings = storage_settings(settings)
     request = Request(
         issue, channel, dry_run, preview, yes, rate, concurrency, retry_in_doubt, forget_in_doubt
     )
@@ -189,9 +194,11 @@ def broadcast_command(
 
 def campaigns_command(settings: Settings, as_json: bool) -> int:
     """The campaigns with status and counts, as a table or as {"campaigns": [...]}."""
+    from bot.broadcast.rehearsal import storage_settings
     from bot.broadcast.run import run_campaigns
     from bot.broadcast.view import campaigns_table
 
+    settings = storage_settings(settings)
     rows = asyncio.run(run_campaigns(settings))
     if as_json:
         click.echo(json.dumps({"campaigns": rows}, ensure_ascii=False, indent=2))

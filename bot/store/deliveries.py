@@ -13,12 +13,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.store.campaigns import in_doubt_condition
+from bot.store.campaigns import FORGOTTEN, in_doubt_condition
 from bot.store.schema import Database, campaigns, deliveries, previews, utcnow
 
 c, d = campaigns.c, deliveries.c
 RESULTS = ("sent", "failed", "skipped")
-FORGOTTEN = "in doubt, counted as delivered (--forget-in-doubt)"
 CHUNK = 1000  # rows per statement: well under either database's limit of bound values
 
 
