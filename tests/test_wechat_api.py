@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -17,6 +18,7 @@ from bot.wechat.api import (
     ERR_BAD_ANSWER,
     ERR_HTTP,
     ERR_NETWORK,
+    AnswerLost,
     FatalError,
     MemoryTokenStore,
     RecipientError,
@@ -38,8 +40,8 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     [
         ({"busy_first": 3}, 4),
         ({"http500_first": 2}, 3),
-        ({"drop_first": 2}, 3),
-        ({"busy_probability": 0.3, "drop_probability": 0.2, "seed": 7}, None),
+        ({"busy_first": 1, "http500_first": 1}, 3),
+        ({"busy_probability": 0.3, "http500_probability": 0.2, "seed": 7}, None),
     ],
 )
 async def test_transient_errors_are_retried_until_success(mock, session, faults, calls):
@@ -59,7 +61,6 @@ async def test_transient_errors_are_retried_until_success(mock, session, faults,
         ({"busy_probability": 1.0}, -1),
         ({"fail_all": 45011}, 45011),
         ({"http500_probability": 1.0}, ERR_HTTP),
-        ({"drop_probability": 1.0}, ERR_NETWORK),
     ],
 )
 async def test_transient_errors_give_up_after_the_bounded_attempts(mock, session, faults, errcode):
@@ -70,11 +71,37 @@ async def test_transient_errors_give_up_after_the_bounded_attempts(mock, session
     assert mock.calls[CUSTOM] == FAST.attempts
 
 
-async def test_timeout_is_transient(mock, session):
+@pytest.mark.parametrize("fault", ["drop_first", "lost_answer_first"])
+async def test_a_custom_send_without_answer_is_not_sent_again(mock, session, fault):
+    set_faults(mock, **{fault: 1})
+    with pytest.raises(AnswerLost) as caught:
+        await make_api(session, mock.url).send_text("o1", "hi")
+    assert caught.value.errcode == ERR_NETWORK
+    assert mock.calls[CUSTOM] == 1  # it may have been delivered: never sent twice
+
+
+async def test_an_idempotent_call_without_answer_is_retried(mock, session):
+    set_faults(mock, drop_first=2)
+    assert await make_api(session, mock.url).tags() == []
+    assert mock.calls["/cgi-bin/tags/get"] == 3
+
+
+async def test_a_read_timeout_is_an_answer_lost(mock, session):
     set_faults(mock, latency=0.2)
-    with pytest.raises(TransientError) as caught:
+    with pytest.raises(AnswerLost) as caught:
         await make_api(session, mock.url, timeout=0.05).send_text("o1", "hi")
     assert caught.value.errcode == ERR_NETWORK
+
+
+async def test_an_unreachable_api_is_named_after_a_short_retry(session):
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{free.getsockname()[1]}"
+    with pytest.raises(FatalError) as caught:
+        await make_api(session, url).send_text("o1", "hi")
+    message = str(caught.value)
+    assert "wechat.api_base_url" in message and url in message
+    assert "is `neuraltalk mock-wechat` running?" in message
 
 
 @pytest.mark.parametrize("code", [43004, 45015, 40003, 45047, 48002])
@@ -104,7 +131,7 @@ async def test_fatal_errors_say_what_to_fix(mock, session, code, hint):
 
 async def test_secret_and_token_never_logged_nor_in_errors(mock, session, caplog):
     caplog.set_level(logging.DEBUG)
-    set_faults(mock, drop_first=1, busy_first=1)
+    set_faults(mock, http500_first=1, busy_first=1)
     api = make_api(session, mock.url)
     await api.send_text("o1", "hi")
     set_faults(mock, fail_all=48001)

@@ -8,8 +8,9 @@ digest's topics), composed again from the index by every run. Then the custom la
 One process at a time works on a campaign: it holds the campaign's lease in the database
 (a second one refuses), and every claim is an atomic pending → sending update anyway.
 
-Re-running the same command resumes: deliveries left 'sending' by a crash on the custom lane are
-in doubt (WeChat may have taken them): reported, and re-sent only with --retry-in-doubt. Mass
+Re-running the same command resumes: deliveries left 'sending' on the custom lane (a kill, or
+an answer lost on the way back) are in doubt (WeChat may have taken them): reported, re-sent
+only with --retry-in-doubt, or counted as delivered with --forget-in-doubt. Mass
 batches left 'sending' are simply sent again: their clientmsgid makes that safe. A campaign is
 finished when nothing is pending or sending; a finished campaign is never sent again.
 """
@@ -46,6 +47,7 @@ class Run:
     concurrency: int = 20
     rate: float = 0.0
     retry_in_doubt: bool = False
+    forget_in_doubt: bool = False
 
 
 @dataclass
@@ -54,8 +56,21 @@ class Report:
     tally: Tally = field(default_factory=Tally)
     counts: CampaignCounts | None = None
     requeued: int = 0
+    forgotten: int = 0
     seconds: float = 0.0
     stopped: str = ""  # the fatal error's message, when it stopped
+    interrupted: str = ""  # the signal's name (SIGINT, SIGTERM), when one stopped it
+
+    @property
+    def exit_code(self) -> int:
+        """0 finished; 1 stopped on an error; 130/143 interrupted; 3 all sent, some in doubt."""
+        if self.interrupted:
+            return 143 if self.interrupted == "SIGTERM" else 130
+        if self.stopped:
+            return 1
+        if self.counts is not None and self.counts.in_doubt:
+            return 3
+        return 0
 
 
 def lease_holder(campaign: Campaign) -> str:
@@ -98,6 +113,18 @@ class Broadcaster:
         self.texts = texts
         self.owner = lease_owner_name()
         self.report = Report(campaign)
+        self.lane: CustomLane | None = None
+
+    def interrupt(self, signal_name: str) -> None:
+        """Claim nothing new; the requests in flight finish (see run.py for the grace period)."""
+        self.report.interrupted = self.report.interrupted or signal_name
+        if self.lane is not None:
+            self.lane.halt()
+
+    def abort(self) -> None:
+        """Cancel the requests still in flight: they stay in doubt."""
+        if self.lane is not None:
+            self.lane.abort()
 
     async def run(self, on_progress: Callable[[Report], None] = lambda r: None) -> Report:
         await self._lease()
@@ -134,7 +161,9 @@ class Broadcaster:
         cid, opts, report = self.campaign.id, self.opts, self.report
         if opts.retry_in_doubt:
             report.requeued = await self.store.retry_in_doubt(cid)
-        lane = CustomLane(
+        if opts.forget_in_doubt:
+            report.forgotten = await self.store.forget_in_doubt(cid)
+        lane = self.lane = CustomLane(
             self.store, self.api, cid, self.owner, self.texts,
             concurrency=opts.concurrency, rate=opts.rate, auto=self.campaign.channel == "auto",
             account_type=opts.account_type,
@@ -146,7 +175,8 @@ class Broadcaster:
         )  # fmt: skip
         try:
             await lane.run()
-            await mass.run()
+            if not report.interrupted:
+                await mass.run()
         except (UserError, FatalError) as exc:
             report.stopped = str(exc)
         on_progress(report)
@@ -157,10 +187,16 @@ class Broadcaster:
         counts = await self.store.campaign_counts(cid)
         self.report.counts = counts
         left = counts.by_status.get("pending", 0) + counts.by_status.get("sending", 0)
-        if self.report.stopped:
+        if self.report.interrupted:
+            reason = f"interrupted ({self.report.interrupted}): run the same command to resume"
+            await self.store.end_campaign(cid, "paused", reason)
+        elif self.report.stopped:
             await self.store.end_campaign(cid, "stopped", self.report.stopped)
         elif left == 0:
             await self.store.end_campaign(cid, "finished")
         elif counts.in_doubt:
-            reason = f"{counts.in_doubt} in doubt: pass --retry-in-doubt to re-send them"
+            reason = (
+                f"{counts.in_doubt} in doubt: --retry-in-doubt re-sends them, "
+                "--forget-in-doubt counts them as delivered"
+            )
             await self.store.end_campaign(cid, "stopped", reason)

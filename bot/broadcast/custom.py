@@ -1,20 +1,18 @@
 """The customer-service lane of a broadcast: many sends in flight, states written in batches.
 
-A sliding window: deliveries are claimed from the database (pending → sending) in batches, at
-most `window` (2 × concurrency) at a time, going through the campaign in openid order, and
-handed to `concurrency` workers sharing one rate limiter; results are written back in batches
-of a quarter of the concurrency, or at least every 0.1 s (sending → sent / failed, or back to
-pending for the ones a fatal error kept from being sent): a transaction per result would cost
-more than the send. So at a crash, at most `window` deliveries are left 'sending': those are in
-doubt (WeChat may or may not have taken them).
+Deliveries are reserved from the database in openid order, at most `window` (2 × concurrency)
+ahead, and stay 'pending' while they wait in the queue, for the rate limiter or for a worker.
+A worker makes its delivery 'sending' just before writing the request (Ledger: the 'sending'
+marks and the outcomes of all workers are written together, one transaction for whoever is
+waiting), and its outcome goes out with its next 'sending' mark. So at any moment at most
+`concurrency` deliveries are 'sending': after a kill -9, those are the ones in doubt.
 
-Per-recipient errors: 43004 unsubscribes the follower; 45015 (outside the 48-hour window) moves
-the recipient to the mass lane in auto mode when the mass lane can send its text (a service
-account: any; a subscription account: the whole issue only), else is recorded; 40003, 45047,
-48002 are recorded.
-A fatal error stops the lane: nothing more is sent and what was not sent goes back to pending.
-A transient error that outlasted the client's retries leaves that delivery in doubt; a streak of
-them stops the lane too (the API is down).
+Outcomes: sent; failed (a per-recipient error: 43004 also unsubscribes the follower; 45015
+moves the recipient to the mass lane in auto mode when the mass lane can send its text);
+pending again when WeChat provably did not take it (a fatal error, the API unreachable, busy
+beyond the client's retries: the lane stops); in doubt when the request went out and its answer
+was lost (AnswerLost): it stays 'sending' with the reason, reported, never re-sent blindly.
+halt() stops the lane: nothing new is started, what is in flight finishes.
 """
 
 from __future__ import annotations
@@ -22,25 +20,19 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
+from bot.broadcast.plan import mass_route
 from bot.errors import UserError
-from bot.store.deliveries import Claimed, DeliveryResult
+from bot.store.deliveries import Claimed, Outcome
 from bot.store.store import Store
-from bot.wechat.api import FatalError, RecipientError, TransientError, WeChatAPI
+from bot.wechat.api import AnswerLost, FatalError, RecipientError, TransientError, WeChatAPI
 
 UNFOLLOWED, OUTSIDE_WINDOW = 43004, 45015
-FLUSH_EVERY = 0.1  # seconds: results are written back at least this often
-
-
-@dataclass(frozen=True)
-class Result:
-    delivery: Claimed
-    status: str  # sent, failed, pending (not sent), reroute (to mass), doubt (left sending)
-    errcode: int | None = None
+GATHER = 0.003  # seconds the ledger waits for more when fewer than `batch` are waiting
+LOST = "the answer was lost after the request went out: WeChat may have delivered it"
 
 
 @dataclass
@@ -61,6 +53,73 @@ def limiter_for(rate: float) -> AsyncLimiter | None:
     if rate <= 0:
         return None
     return AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1.0 / rate)
+
+
+class Ledger:
+    """Writes the workers' outcomes and 'sending' marks, one transaction for all who wait."""
+
+    def __init__(
+        self,
+        store: Store,
+        campaign_id: int,
+        owner: str,
+        on_written: Callable[[], None],
+        batch: int = 1,
+    ) -> None:
+        self.store, self.campaign_id, self.owner = store, campaign_id, owner
+        self.on_written, self.batch = on_written, batch
+        self._outcomes: list[Outcome] = []
+        self._begins: dict[str, asyncio.Future[bool]] = {}
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task = asyncio.create_task(self._run())
+
+    async def begin(self, openid: str, outcome: Outcome | None) -> bool:
+        """Record `outcome` (the worker's last) and make `openid` 'sending'; False: do not send."""
+        if outcome is not None:
+            self._outcomes.append(outcome)
+        future = asyncio.get_running_loop().create_future()
+        self._begins[openid] = future
+        self._wake.set()
+        return await future
+
+    def record(self, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Write what is left and stop."""
+        self._closed = True
+        self._wake.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if len(self._begins) + len(self._outcomes) < self.batch and not self._closed:
+                await asyncio.sleep(GATHER)  # a few more per transaction: far less CPU a send
+            outcomes, self._outcomes = self._outcomes, []
+            begins, self._begins = self._begins, {}
+            if outcomes or begins:
+                await self._write(outcomes, begins)
+            elif self._closed:
+                return
+
+    async def _write(self, outcomes: list[Outcome], begins: dict[str, asyncio.Future[bool]]):
+        try:
+            begun = await self.store.settle(self.campaign_id, self.owner, outcomes, list(begins))
+        except Exception as exc:
+            for future in begins.values():
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        for openid, future in begins.items():
+            if not future.done():  # a worker cancelled while it waited
+                future.set_result(openid in begun)
+        self._wake.set()  # once more: what came in meanwhile, or the end
+        if outcomes:
+            self.on_written()
 
 
 class CustomLane:
@@ -88,37 +147,52 @@ class CustomLane:
         self.auto, self.tally, self.on_progress = auto, tally, on_progress
         self.account_type = account_type
         self.stop: Exception | None = None
+        self.halted = asyncio.Event()
         self._streak = 0
         self._queue: asyncio.Queue[Claimed | None] = asyncio.Queue()
-        self._results: list[Result] = []
-        self._ready = asyncio.Event()
-        self.flush_at = max(1, concurrency // 4)
-        self._wanted = 1
-        self._after = ""  # the last openid claimed
+        self._done = asyncio.Event()
+        self._outstanding = 0
+        self._after = ""  # the last openid reserved
+        self._workers: list[asyncio.Task[None]] = []
+
+    def halt(self, error: Exception | None = None) -> None:
+        """Start nothing new (what is in flight finishes); `error` is why, if it is one."""
+        if error is not None and self.stop is None:
+            self.stop = error
+        self.halted.set()
+
+    def abort(self) -> None:
+        """Cancel the requests in flight: their deliveries stay 'sending' (in doubt)."""
+        self.halt()
+        for worker in self._workers:
+            worker.cancel()
 
     async def run(self) -> None:
         """Send until nothing is pending; raise the fatal error that stopped it, if any."""
-        workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
+        ledger = Ledger(
+            self.store, self.campaign_id, self.owner, self.on_progress, self.concurrency // 4
+        )
+        self._workers = [asyncio.create_task(self._worker(ledger)) for _ in range(self.concurrency)]
         try:
             await self._feed()
         finally:
-            for _ in workers:
+            for _ in self._workers:
                 self._queue.put_nowait(None)
-            await asyncio.gather(*workers, return_exceptions=True)
-            await self._flush()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+            await ledger.close()
         if self.stop is not None:
             raise self.stop
 
     async def _feed(self) -> None:
-        """Claim while fewer than `window` are out; write results back a batch at a time."""
-        outstanding, exhausted = 0, False
+        """Reserve while fewer than `window` are out; return when all are done or halted."""
+        exhausted = False
         refill_at = self.window - max(1, self.concurrency // 2)
         while True:
-            if self.stop is None and not exhausted and outstanding <= refill_at:
-                batch = await self.store.claim_batch(
+            if not self.halted.is_set() and not exhausted and self._outstanding <= refill_at:
+                batch = await self.store.reserve(
                     self.campaign_id,
                     self.owner,
-                    self.window - outstanding,
+                    self.window - self._outstanding,
                     channel="custom",
                     after=self._after,
                 )
@@ -127,98 +201,82 @@ class CustomLane:
                     self._after = batch[-1].openid
                 for delivery in batch:
                     self._queue.put_nowait(delivery)
-                outstanding += len(batch)
-            if outstanding == 0 and (exhausted or self.stop is not None):
+                self._outstanding += len(batch)
+            if self._outstanding == 0 and (exhausted or self.halted.is_set()):
                 return
-            await self._results_worth_writing(outstanding)
-            outstanding -= await self._flush()
+            self._done.clear()
+            await self._done.wait()
 
-    async def _results_worth_writing(self, outstanding: int) -> None:
-        """Wait for a quarter of `concurrency` results (or all that are out), at most 0.1 s."""
-        self._wanted = 1 if self.stop is not None else min(self.flush_at, outstanding)
-        if len(self._results) < self._wanted:
-            self._ready.clear()
-            with suppress(TimeoutError):
-                async with asyncio.timeout(FLUSH_EVERY):
-                    await self._ready.wait()
+    def _finished_one(self) -> None:
+        self._outstanding -= 1
+        self._done.set()
 
-    async def _flush(self) -> int:
-        results, self._results = self._results, []
-        if not results:
-            return 0
-        done = [
-            DeliveryResult(r.delivery.openid, r.status, r.errcode)
-            for r in results
-            if r.status in ("sent", "failed")
-        ]
-        cid, owner = self.campaign_id, self.owner
-        await self.store.mark_results(cid, owner, done)
-        back = [r.delivery.openid for r in results if r.status == "pending"]
-        if back:
-            await self.store.release(cid, owner, back)
-        moved = [r.delivery.openid for r in results if r.status == "reroute"]
-        if moved:
-            await self.store.release(cid, owner, moved, channel="mass")
-        for r in results:
-            if r.errcode == UNFOLLOWED:
-                await self.store.unsubscribe_all(r.delivery.openid)
-        self.on_progress()
-        return len(results)
-
-    async def _worker(self) -> None:
-        while (delivery := await self._queue.get()) is not None:
-            if self.stop is not None:
-                result = Result(delivery, "pending")
-            else:
-                try:
-                    result = await self._send(delivery)
-                except Exception as exc:  # a bug, not WeChat: stop; this one may have gone
-                    self.stop = self.stop or exc
-                    result = Result(delivery, "doubt")
-            self._count(result)
-            self._results.append(result)
-            if len(self._results) >= self._wanted or self.stop is not None:
-                self._ready.set()
-
-    async def _send(self, delivery: Claimed) -> Result:
-        text = self.texts[delivery.digest_key]
+    async def _worker(self, ledger: Ledger) -> None:
+        last: Outcome | None = None
         try:
-            if self.limiter is not None:
-                async with self.limiter:
-                    await self.api.send_text(delivery.openid, text)
-            else:
-                await self.api.send_text(delivery.openid, text)
+            while (delivery := await self._queue.get()) is not None:
+                try:
+                    if self.limiter is not None and not self.halted.is_set():
+                        await self.limiter.acquire()
+                    if self.halted.is_set() or not await ledger.begin(delivery.openid, last):
+                        self.halt()  # halted, or the lease is lost: it stays pending
+                        continue
+                    last = await self._send(delivery)
+                    self._count(last)
+                    if last.errcode == UNFOLLOWED:
+                        await self.store.unsubscribe_all(delivery.openid)
+                finally:
+                    self._finished_one()
+        finally:
+            if last is not None:
+                ledger.record(last)
+
+    async def _send(self, delivery: Claimed) -> Outcome:
+        openid = delivery.openid
+        try:
+            await self.api.send_text(openid, self.texts[delivery.digest_key])
         except RecipientError as exc:
             self._streak = 0
             if exc.errcode == OUTSIDE_WINDOW and self.auto and self._mass_can_take(delivery):
-                return Result(delivery, "reroute", exc.errcode)
-            return Result(delivery, "failed", exc.errcode)
+                return Outcome(openid, "pending", channel="mass")
+            return Outcome(openid, "failed", exc.errcode, str(exc)[:500])
         except FatalError as exc:
-            self.stop = self.stop or exc
-            return Result(delivery, "pending")
-        except TransientError as exc:
-            self._streak += 1
-            if self._streak >= max(10, self.concurrency) and self.stop is None:
-                self.stop = UserError(
+            self.halt(exc)
+            return Outcome(openid, "pending")
+        except AnswerLost as exc:
+            self._failing(exc)
+            return Outcome(openid, "doubt", exc.errcode, f"{LOST} ({exc.errmsg})"[:500])
+        except TransientError as exc:  # busy beyond the retries: WeChat did not take it
+            self._failing(exc)
+            return Outcome(openid, "pending")
+        except Exception as exc:  # a bug, not WeChat: stop; this one may have gone
+            self.halt(exc)
+            return Outcome(openid, "doubt", None, f"{type(exc).__name__}: {exc}"[:500])
+        self._streak = 0
+        return Outcome(openid, "sent")
+
+    def _failing(self, exc: Exception) -> None:
+        self._streak += 1
+        if self._streak >= max(10, self.concurrency):
+            self.halt(
+                UserError(
                     f"the WeChat API keeps failing ({exc}): the broadcast stopped; "
                     "run the same command again later to resume"
                 )
-            return Result(delivery, "doubt", exc.errcode)
-        self._streak = 0
-        return Result(delivery, "sent")
+            )
 
     def _mass_can_take(self, delivery: Claimed) -> bool:
-        """A service account mass-sends any text; a subscription account only the whole issue."""
-        return self.account_type == "service" or delivery.digest_key == "full"
+        """Whether the mass lane can send this recipient's text (plan.mass_route's rule)."""
+        return mass_route(delivery.digest_key, self.account_type).channel == "mass"
 
-    def _count(self, result: Result) -> None:
+    def _count(self, outcome: Outcome) -> None:
         t = self.tally
-        if result.status == "sent":
+        if outcome.status == "sent":
             t.sent += 1
-        elif result.status == "failed":
-            t.failed[result.errcode or 0] += 1
-            t.unsubscribed += result.errcode == UNFOLLOWED
-        elif result.status == "reroute":
+        elif outcome.status == "failed":
+            t.failed[outcome.errcode or 0] += 1
+            t.unsubscribed += outcome.errcode == UNFOLLOWED
+        elif outcome.status == "pending" and outcome.channel == "mass":
             t.rerouted += 1
-        elif result.status == "doubt":
+        elif outcome.status == "doubt":
             t.in_doubt += 1

@@ -6,9 +6,12 @@ end report) is bot/broadcast/view.py's.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +29,7 @@ from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
 from bot.store.campaigns import Campaign, CampaignCounts
 from bot.store.store import Store
-from bot.wechat.api import RecipientError, WeChatAPI
+from bot.wechat.api import FatalError, RecipientError, WeChatAPI, WeChatError
 from index.search import Archive, IssueSummary
 
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")
@@ -42,6 +45,10 @@ class Request:
     rate: float | None = None
     concurrency: int | None = None
     retry_in_doubt: bool = False
+    forget_in_doubt: bool = False
+
+
+GRACE = 5.0  # seconds the requests in flight get after Ctrl-C / SIGTERM
 
 
 def open_issue(settings: Settings, date: str) -> tuple[Archive, IssueSummary]:
@@ -84,14 +91,20 @@ async def run_broadcast(settings: Settings, req: Request) -> int:
 async def _run(settings: Settings, req: Request, store: Store, composer: Composer) -> int:
     account = settings.wechat.account_type
     concurrency = req.concurrency or settings.broadcast.concurrency
-    if req.preview:
-        check_credentials(settings.wechat)
-        return await _preview(settings, store, composer, req.preview)
+    if req.retry_in_doubt and req.forget_in_doubt:
+        raise UserError("--retry-in-doubt and --forget-in-doubt exclude each other: choose one")
     if req.dry_run:
-        planned = await _count(store, composer, req.channel, account)
-        view.dry_run(req.issue, req.channel, account, planned)
+        await _dry_run(settings, store, composer, req)
         return 0
     check_credentials(settings.wechat)  # before anything is planned or asked
+    if req.preview:
+        try:
+            return await _preview(settings, store, composer, req.preview)
+        except (UserError, FatalError):  # already say what to fix
+            raise
+        except WeChatError as exc:
+            url = settings.wechat.api_base_url
+            raise UserError(f"preview not sent: the WeChat API at {url} failed: {exc}") from None
     campaign = await _campaign(store, composer, req, account)
     run = Run(
         channel=campaign.channel,
@@ -99,15 +112,88 @@ async def _run(settings: Settings, req: Request, store: Store, composer: Compose
         concurrency=concurrency,
         rate=settings.broadcast.rate if req.rate is None else req.rate,
         retry_in_doubt=req.retry_in_doubt,
+        forget_in_doubt=req.forget_in_doubt,
     )
     async with wechat_api(settings, store, concurrency) as api:
         counts = await store.campaign_counts(campaign.id)
         total = counts.by_status.get("pending", 0) + (counts.in_doubt if req.retry_in_doubt else 0)
         texts = await texts_for(store, campaign, composer)
-        with view.Progress(total) as bar:
-            report = await Broadcaster(store, api, campaign, texts, run).run(bar.update)
+        broadcaster = Broadcaster(store, api, campaign, texts, run)
+        with view.Progress(total) as bar, _signals(broadcaster):
+            report = await broadcaster.run(bar.update)
     view.report(report)
-    return 1 if report.stopped else 0
+    return report.exit_code
+
+
+async def _dry_run(settings: Settings, store: Store, composer: Composer, req: Request) -> None:
+    """The plan and the texts; then whether a real run could send (credentials, the API)."""
+    account = settings.wechat.account_type
+    counts = await _count(store, composer, req.channel, account)
+    view.dry_run(req.issue, req.channel, account, counts)
+    await _refused_for(store, req.issue)
+    try:
+        check_credentials(settings.wechat)
+    except UserError as exc:
+        click.echo(f"note: a real run would be refused: {exc}")
+        return
+    async with wechat_api(settings, store, 1) as api:
+        await _reachable(api, settings)
+    click.echo(f"the WeChat API at {settings.wechat.api_base_url} accepts the credentials")
+
+
+async def _reachable(api: WeChatAPI, settings: Settings) -> None:
+    """UserError in one line unless the API answers with a token for these credentials."""
+    try:
+        await api.access_token()
+    except (UserError, FatalError):  # already say what to fix
+        raise
+    except WeChatError as exc:
+        raise UserError(
+            f"the WeChat API at wechat.api_base_url {settings.wechat.api_base_url} failed: {exc}"
+        ) from None
+
+
+async def _refused_for(store: Store, issue: str) -> None:
+    """After a dry run: say so when a real run would be refused (a finished campaign)."""
+    for other, _ in await store.list_campaigns():
+        if other.issue == issue and other.status == "finished":
+            click.echo(
+                f"note: campaign #{other.id} for {issue} ({other.channel}) is finished: "
+                "a real run would be refused (a finished campaign is never sent again)"
+            )
+
+
+@contextmanager
+def _signals(broadcaster: Broadcaster) -> Iterator[None]:
+    """First SIGINT/SIGTERM: start nothing new, let what is in flight finish (GRACE s at most);
+    a second one: exit at once."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        code = 143 if sig == signal.SIGTERM else 130
+        if broadcaster.report.interrupted:
+            click.echo(
+                f"\ninterrupted again ({sig.name}): exiting now; the requests that were in "
+                "flight are in doubt (run the same command to see them)",
+                err=True,
+            )
+            os._exit(code)
+        click.echo(
+            f"\ninterrupted ({sig.name}): sending nothing new; waiting at most {GRACE:.0f} s "
+            "for the requests in flight, then the report (press Ctrl-C again to exit at once)",
+            err=True,
+        )
+        broadcaster.interrupt(sig.name)
+        loop.call_later(GRACE, broadcaster.abort)
+
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    for sig in sigs:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        yield
+    finally:
+        for sig in sigs:
+            loop.remove_signal_handler(sig)
 
 
 def _ask(question: str, yes: bool) -> None:
@@ -199,6 +285,12 @@ def campaign_row(
         "finished_at": c.finished_at.isoformat() if c.finished_at else None,
         "counts": {k: counts.by_status.get(k, 0) for k in STATUSES},
         "in_doubt": counts.in_doubt,
+        "in_doubt_resent": counts.resent,
+        "in_doubt_forgotten": counts.forgotten,
+        "sent": counts.by_status.get("sent", 0),
+        "pending": counts.by_status.get("pending", 0),
+        "failed": counts.by_status.get("failed", 0),
+        "skipped": counts.by_status.get("skipped", 0),
         "failed_by_code": {str(k): n for k, n in counts.failed_by_errcode.items()},
         "stop_reason": c.stop_reason,
         "mass": {

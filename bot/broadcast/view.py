@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -68,9 +69,14 @@ def resume(campaign: Campaign, counts: CampaignCounts, retry_in_doubt: bool) -> 
         f"{n.get('skipped', 0)} skipped"
     )
     if counts.in_doubt:
-        what = "will be re-sent" if retry_in_doubt else "not re-sent (pass --retry-in-doubt)"
+        what = (
+            "will be re-sent"
+            if retry_in_doubt
+            else "not re-sent (--retry-in-doubt re-sends, --forget-in-doubt counts as delivered)"
+        )
         click.echo(
-            f"{counts.in_doubt} in doubt (a crash left them sending; WeChat may have them): {what}"
+            f"{counts.in_doubt} in doubt (their request went out, no answer came back: "
+            f"WeChat may have delivered them): {what}"
         )
 
 
@@ -135,7 +141,10 @@ def report(r: Report) -> None:
         click.echo(f"  skipped       {skipped} (planned: no text for them on this channel)")
         doubt = f"  in doubt      {c.in_doubt}"
         if c.in_doubt:
-            doubt += " (maybe delivered before a crash: --retry-in-doubt re-sends them)"
+            doubt += (
+                " (the request went out, no answer came: maybe delivered; "
+                "--retry-in-doubt re-sends, --forget-in-doubt counts them as delivered)"
+            )
         click.echo(doubt)
         click.echo(
             f"  campaign      {n.get('sent', 0)} sent, {n.get('pending', 0)} pending, "
@@ -143,40 +152,55 @@ def report(r: Report) -> None:
         )
     if r.requeued:
         click.echo(f"  re-sent       {r.requeued} that were in doubt")
+    if r.forgotten:
+        click.echo(f"  forgotten     {r.forgotten} in doubt, counted as delivered")
     click.echo(f"  time taken    {r.seconds:.1f} s")
-    if r.stopped:
+    if r.interrupted:
+        click.echo(
+            f"interrupted ({r.interrupted}): campaign paused; run the same command to resume",
+            err=True,
+        )
+    elif r.stopped:
         click.echo(f"stopped: {r.stopped}", err=True)
     elif c is not None and not n.get("pending") and not n.get("sending"):
         click.echo("campaign finished")
+    elif c is not None and not n.get("pending") and c.in_doubt:
+        click.echo(
+            f"nothing left to send; {c.in_doubt} in doubt: --retry-in-doubt re-sends them, "
+            "--forget-in-doubt counts them as delivered and finishes the campaign"
+        )
 
 
 def campaigns_table(rows: list[dict[str, Any]]) -> None:
-    table = Table(
-        "id",
-        "issue",
-        "channel",
-        "status",
-        "created",
-        "finished",
-        "sent",
-        "pending",
-        "in doubt",
-        "failed",
-        "skipped",
-    )
+    """One line per campaign, fitting 80 columns; `campaigns --json` has every detail."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption="times in UTC")
+    for name in ("id", "issue", "channel", "status", "sent", "pending", "doubt", "failed"):
+        table.add_column(name, no_wrap=True, justify="left" if name[0] in "icS" else "right")
+    table.add_column("skipped", no_wrap=True, justify="right")
+    table.add_column("started", no_wrap=True)
+    notes = []
     for row in rows:
-        n = row["counts"]
         table.add_row(
             str(row["id"]),
             row["issue"],
             row["channel"],
             row["status"],
-            (row["created_at"] or "")[:16],
-            (row["finished_at"] or "")[:16],
-            str(n["sent"]),
-            str(n["pending"]),
+            str(row["sent"]),
+            str(row["pending"]),
             str(row["in_doubt"]),
-            str(n["failed"]),
-            str(n["skipped"]),
+            str(row["failed"]),
+            str(row["skipped"]),
+            (row["created_at"] or "")[5:16].replace("T", " "),
         )
-    Console().print(table)
+        if row["in_doubt_resent"] or row["in_doubt_forgotten"]:
+            notes.append(
+                f"#{row['id']}: in doubt resolved: {row['in_doubt_resent']} re-sent "
+                f"(--retry-in-doubt), {row['in_doubt_forgotten']} counted as delivered "
+                "(--forget-in-doubt)"
+            )
+        if row["stop_reason"] and row["status"] != "finished":
+            notes.append(f"#{row['id']} {row['status']}: {row['stop_reason']}")
+    console = Console(width=min(Console().width, 80))
+    console.print(table)
+    for note in notes:
+        console.print(note, soft_wrap=False, overflow="fold")

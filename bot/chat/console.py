@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.chat.app import create_app
 from bot.config import Settings
 from bot.errors import UserError
+from bot.rehearsal import trial_settings
 from bot.wechat.follower import Follower, as_seen
 from bot.wechat.protocol import Rejected
 
@@ -87,6 +88,7 @@ def _write(text: str) -> None:
 
 
 async def _in_process(settings: Settings, openid: str) -> int:
+    settings = trial_settings(settings)  # a trial: never a real subscriber
     runner = web.AppRunner(create_app(settings))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -28,8 +28,11 @@ TIME = "%Y-%m-%d %H:%M"  # both times of the subscribers table, in UTC
 
 
 def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the store of storage.url, run `work(store)`, close it."""
+    """Open the store of storage.url (a rehearsal's own, see rehearsal.py), run `work(store)`."""
+    from bot.rehearsal import storage_settings
     from bot.store.store import Store
+
+    settings = storage_settings(settings)
 
     async def run() -> T:
         store = await Store.open(settings.storage.url)
@@ -187,11 +190,16 @@ def broadcast_command(
     rate: float | None = None,
     concurrency: int | None = None,
     retry_in_doubt: bool = False,
+    forget_in_doubt: bool = False,
 ) -> int:
     """Send an ingested issue to its subscribers (see bot/broadcast/run.py); the exit code."""
     from bot.broadcast.run import Request, run_broadcast
+    from bot.rehearsal import storage_settings
 
-    request = Request(issue, channel, dry_run, preview, yes, rate, concurrency, retry_in_doubt)
+    settings = storage_settings(settings)
+    request = Request(
+        issue, channel, dry_run, preview, yes, rate, concurrency, retry_in_doubt, forget_in_doubt
+    )
     return asyncio.run(run_broadcast(settings, request))
 
 
@@ -199,7 +207,9 @@ def campaigns_command(settings: Settings, as_json: bool) -> int:
     """The campaigns with status and counts, as a table or as {"campaigns": [...]}."""
     from bot.broadcast.run import run_campaigns
     from bot.broadcast.view import campaigns_table
+    from bot.rehearsal import storage_settings
 
+    settings = storage_settings(settings)
     rows = asyncio.run(run_campaigns(settings))
     if as_json:
         click.echo(json.dumps({"campaigns": rows}, ensure_ascii=False, indent=2))

@@ -207,7 +207,12 @@ def chat(ctx: Context, openid: str, url: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask before sending.")
 @click.option("--rate", type=float, help="Messages per second (0: no limit).")
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Sends in flight at once.")
-@click.option("--retry-in-doubt", is_flag=True, help="Re-send deliveries left in doubt by a crash.")
+@click.option(
+    "--retry-in-doubt", is_flag=True, help="Re-send the deliveries in doubt (maybe delivered)."
+)
+@click.option(
+    "--forget-in-doubt", is_flag=True, help="Count the deliveries in doubt as delivered; finish."
+)
 @pass_ctx
 def broadcast(
     ctx: Context,
@@ -219,8 +224,13 @@ def broadcast(
     rate: float | None,
     concurrency: int | None,
     retry_in_doubt: bool,
+    forget_in_doubt: bool,
 ) -> None:
-    """Send an ingested issue to its subscribers."""
+    """Send an ingested issue to its subscribers.
+
+    Exit codes: 0 finished; 1 stopped on an error, work left; 3 all sent but some in doubt;
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Running it again resumes.
+    """
     from bot.cli import broadcast as cli_broadcast
 
     code = cli_broadcast.broadcast_command(
@@ -233,6 +243,7 @@ def broadcast(
         rate=rate,
         concurrency=concurrency,
         retry_in_doubt=retry_in_doubt,
+        forget_in_doubt=forget_in_doubt,
     )
     sys.exit(code)
 

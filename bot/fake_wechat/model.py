@@ -38,6 +38,7 @@ class Faults:
     token_expires_in: int = 7200
     expire_token_after: int = 0  # after N more calls the tokens issued so far expire (once)
     expire_token_at: float = 0.0  # ... or at this Unix time (once)
+    expire_token_every: int = 0  # every N calls the tokens issued so far expire (again and again)
     page_size: int = 10000  # openids per page of user/tag/get
 
     @classmethod

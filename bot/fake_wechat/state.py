@@ -46,6 +46,7 @@ class MockWeChat:
 
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
+        self.checked = 0  # message and tag calls whose token was checked
         self.rng = random.Random(faults.seed)
         self.left = {
             "busy": faults.busy_first,
@@ -98,6 +99,9 @@ class MockWeChat:
             self.left["expire"] -= 1
             if self.left["expire"] == 0:
                 self.expire_tokens()
+        self.checked += 1
+        if f.expire_token_every and self.checked % f.expire_token_every == 0:
+            self.expire_tokens()
         if f.expire_token_at and time.time() >= f.expire_token_at:
             self.faults = dataclasses.replace(f, expire_token_at=0.0)
             self.expire_tokens()

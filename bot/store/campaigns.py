@@ -30,7 +30,8 @@ from bot.errors import UserError
 from bot.store.schema import Database, campaigns, deliveries, utcnow
 
 c, d = campaigns.c, deliveries.c
-ENDED = ("finished", "stopped", "failed")
+FORGOTTEN = "in doubt, counted as delivered (--forget-in-doubt)"
+ENDED = ("finished", "stopped", "failed", "paused")
 
 
 class CampaignFinished(UserError):
@@ -62,6 +63,8 @@ class CampaignCounts:
     by_status: dict[str, int] = field(default_factory=dict)
     failed_by_errcode: dict[int | None, int] = field(default_factory=dict)
     in_doubt: int = 0
+    resent: int = 0  # in doubt once, then sent again (--retry-in-doubt)
+    forgotten: int = 0  # in doubt, then counted as delivered (--forget-in-doubt)
 
     @property
     def total(self) -> int:
@@ -129,18 +132,32 @@ class CampaignStore(Database):
 
     async def _counts(self, conn: Any, campaign_id: int | None) -> dict[int, CampaignCounts]:
         doubt = case((in_doubt_condition(utcnow()), 1), else_=0)
+        resent = case(
+            (and_(d.channel == "custom", d.attempts > 1, d.status != "sending"), 1), else_=0
+        )
+        forgotten = case((d.error == FORGOTTEN, 1), else_=0)
         stmt = (
-            select(d.campaign_id, d.status, d.errcode, func.count(), func.sum(doubt))
+            select(
+                d.campaign_id,
+                d.status,
+                d.errcode,
+                func.count(),
+                func.sum(doubt),
+                func.sum(resent),
+                func.sum(forgotten),
+            )
             .join(campaigns, c.id == d.campaign_id)
             .group_by(d.campaign_id, d.status, d.errcode)
         )
         if campaign_id is not None:
             stmt = stmt.where(d.campaign_id == campaign_id)
         result: dict[int, CampaignCounts] = {}
-        for cid, status, errcode, n, doubtful in await conn.execute(stmt):
+        for cid, status, errcode, n, doubtful, again, forgot in await conn.execute(stmt):
             counts = result.setdefault(cid, CampaignCounts())
             counts.by_status[status] = counts.by_status.get(status, 0) + n
             counts.in_doubt += int(doubtful or 0)
+            counts.resent += int(again or 0)
+            counts.forgotten += int(forgot or 0)
             if status == "failed":
                 counts.failed_by_errcode[errcode] = n
         return result
@@ -164,9 +181,9 @@ class CampaignStore(Database):
     async def end_campaign(
         self, campaign_id: int, status: str, stop_reason: str | None = None
     ) -> None:
-        """finished, stopped (resumable) or failed, with the reason for the editor."""
+        """finished, stopped or paused (resumable) or failed, with the reason for the editor."""
         if status not in ENDED:
-            raise ValueError(f"a campaign ends finished, stopped or failed, not {status!r}")
+            raise ValueError(f"a campaign ends {', '.join(ENDED)}, not {status!r}")
         async with self.write() as conn:
             await conn.execute(
                 update(campaigns)

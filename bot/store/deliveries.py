@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.store.campaigns import in_doubt_condition
+from bot.store.campaigns import FORGOTTEN, in_doubt_condition
 from bot.store.schema import Database, campaigns, deliveries, previews, utcnow
 
 c, d = campaigns.c, deliveries.c
@@ -45,6 +45,21 @@ class DeliveryResult:
     status: str  # "sent", "failed" or "skipped"
     errcode: int | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one customer-service send (DeliveryStore.settle records it).
+
+    status: sent, failed, pending (provably not sent: back to pending, on `channel` if given),
+    or doubt (the answer was lost: it stays 'sending', with errcode and error saying why).
+    """
+
+    openid: str
+    status: str
+    errcode: int | None = None
+    error: str | None = None
+    channel: str | None = None
 
 
 class DeliveryStore(Database):
@@ -108,6 +123,53 @@ class DeliveryStore(Database):
             await _mark_claimed(conn, campaign_id, [one.openid for one in claimed], values)
         return claimed
 
+    async def reserve(
+        self, campaign_id: int, owner: str, limit: int, *, channel: str, after: str = ""
+    ) -> list[Claimed]:
+        """The next `limit` pending deliveries after `after`, left pending (nothing is written).
+
+        The lease keeps every other sender away; a reserved delivery becomes 'sending' only
+        when its request is about to go out (settle's `begin`). Empty when the lease is not ours.
+        """
+        pick = self._pick_pending(campaign_id, limit, channel, None, after)
+        async with self.read() as conn:
+            if not await self._holds_lease(conn, campaign_id, owner, lock=False):
+                return []
+            return [Claimed(*row) for row in await conn.execute(pick)]
+
+    async def settle(
+        self, campaign_id: int, owner: str, outcomes: Sequence[Outcome], begin: Sequence[str]
+    ) -> set[str]:
+        """In one transaction: record `outcomes`, then make `begin` 'sending' (about to go out).
+
+        A sender writes its last outcome with its next begin, so at any moment it has at most
+        one delivery 'sending'. Returns the openids of `begin` made 'sending' (none without
+        the lease).
+        """
+        now = utcnow()
+        async with self.write() as conn:
+            sent = [o.openid for o in outcomes if o.status == "sent" and o.errcode is None]
+            if sent:  # nearly all of them: one statement
+                await conn.execute(
+                    _outcome_update(campaign_id, owner, Outcome("", "sent"), now, sent)
+                )
+            for o in outcomes:
+                if not (o.status == "sent" and o.errcode is None):
+                    await conn.execute(_outcome_update(campaign_id, owner, o, now, [o.openid]))
+            if not begin or not await self._holds_lease(conn, campaign_id, owner):
+                return set()
+            done = await conn.execute(
+                update(deliveries)
+                .where(
+                    d.campaign_id == campaign_id,
+                    d.openid.in_(list(begin)),
+                    d.status == "pending",
+                )
+                .values(status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=now)
+                .returning(d.openid)
+            )
+            return set(done.scalars())
+
     def _pick_pending(
         self,
         campaign_id: int,
@@ -130,12 +192,14 @@ class DeliveryStore(Database):
         pick = pick.order_by(d.openid).limit(limit)
         return pick.with_for_update(skip_locked=True) if self.is_postgres else pick
 
-    async def _holds_lease(self, conn: Any, campaign_id: int, owner: str) -> bool:
+    async def _holds_lease(
+        self, conn: Any, campaign_id: int, owner: str, lock: bool = True
+    ) -> bool:
         """Whether `owner` holds the lease; on PostgreSQL it cannot change until we commit."""
         held = select(c.id).where(
             c.id == campaign_id, c.lease_owner == owner, c.lease_until > utcnow()
         )
-        if self.is_postgres:
+        if self.is_postgres and lock:
             held = held.with_for_update(read=True)
         return (await conn.execute(held)).first() is not None
 
@@ -215,6 +279,22 @@ class DeliveryStore(Database):
             )
             return len(done.all())
 
+    async def forget_in_doubt(self, campaign_id: int) -> int:
+        """Count in-doubt deliveries as delivered (sent, error FORGOTTEN); how many."""
+        doubtful = (
+            select(d.openid)
+            .join(campaigns, c.id == d.campaign_id)
+            .where(d.campaign_id == campaign_id, in_doubt_condition(utcnow()))
+        )
+        async with self.write() as conn:
+            done = await conn.execute(
+                update(deliveries)
+                .where(d.campaign_id == campaign_id, d.openid.in_(doubtful))
+                .values(status="sent", claimed_by=None, error=FORGOTTEN, updated_at=utcnow())
+                .returning(d.openid)
+            )
+            return len(done.all())
+
     async def text_keys(self, campaign_id: int) -> list[str]:
         """The texts (digest keys) of deliveries not done yet."""
         stmt = (
@@ -241,6 +321,29 @@ class DeliveryStore(Database):
                     openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
                 )
             )
+
+
+def _outcome_update(
+    campaign_id: int, owner: str, o: Outcome, now: Any, openids: Sequence[str]
+) -> Any:
+    """The UPDATE recording one outcome of a send `owner` made 'sending'."""
+    values: dict[str, Any] = dict(errcode=o.errcode, error=o.error, updated_at=now)
+    if o.status == "pending":
+        values.update(status="pending", claimed_by=None)
+        if o.channel is not None:
+            values["channel"] = o.channel
+    elif o.status != "doubt":  # doubt: it stays 'sending', in doubt once our lease ends
+        values["status"] = o.status
+    return (
+        update(deliveries)
+        .where(
+            d.campaign_id == campaign_id,
+            d.openid.in_(list(openids)),
+            d.status == "sending",
+            d.claimed_by == owner,
+        )
+        .values(values)
+    )
 
 
 def _claim_values(owner: str, batch_id: str | None) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class AccessToken:
         self._token: str | None = None
         self._renew_at = datetime.min.replace(tzinfo=UTC)
         self._use_stable = True
+        self.generation = 0  # how many tokens this process has adopted
 
     def __repr__(self) -> str:  # never show the secret or the token
         return f"AccessToken(appid={self._appid!r})"
@@ -107,6 +108,7 @@ class AccessToken:
         now = datetime.now(UTC)
         left = expires_at - now
         self._token, self._renew_at = token, now + max(left - RENEW_MARGIN, left / 2)
+        self.generation += 1
 
     async def _fetch(self, force: bool) -> None:
         """A new token from the API, saved in the store and adopted."""

@@ -7,8 +7,9 @@ RecipientError at once (not retried), FatalError at once with what to fix.
 
 The access_token is access_token.py's (TokenStore and MemoryTokenStore re-exported here). When
 the API refuses a token (40001, 40014, 42001), it is renewed once with force_refresh and the
-call retried once. Retrying after a timeout may deliver a customer-service message twice if
-WeChat had already taken it; mass sends are safe (clientmsgid). Neither the secret nor the
+call retried with the new one. Only what WeChat provably did not take is retried: a
+customer-service send whose answer was lost raises AnswerLost at once (it may have been
+delivered); mass sends are safe to retry (clientmsgid). Neither the secret nor the
 token is logged or put into an error message.
 """
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from bot.wechat.access_token import AccessToken, MemoryTokenStore, TokenStore
 from bot.wechat.errors import (
@@ -32,9 +34,11 @@ from bot.wechat.errors import (
     MASS_EXISTS,
     TAG_EXISTS,
     TOKEN_ERRORS,
+    AnswerLost,
     FatalError,
     RecipientError,
     TransientError,
+    Unreachable,
     WeChatError,
     clean,
     errcode_of,
@@ -46,6 +50,7 @@ __all__ = [
     "ERR_BAD_ANSWER",
     "ERR_HTTP",
     "ERR_NETWORK",
+    "AnswerLost",
     "FatalError",
     "MemoryTokenStore",
     "RecipientError",
@@ -53,6 +58,7 @@ __all__ = [
     "Tag",
     "TokenStore",
     "TransientError",
+    "Unreachable",
     "WeChatAPI",
     "WeChatError",
 ]
@@ -60,6 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TAG_BATCH = 50
+UNREACHABLE_ATTEMPTS = 3  # connection refused: a short bounded retry, then stop
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,18 @@ class WeChatAPI:
         return f"WeChatAPI({self._http.base!r}, appid={self._appid!r})"
 
     async def access_token(self) -> str:
-        """A token not yet due for renewal (see bot.wechat.access_token.AccessToken)."""
-        return await self._token.get()
+        """A token not yet due for renewal (see bot.wechat.access_token.AccessToken).
+
+        An unreachable API is retried briefly, then a FatalError naming wechat.api_base_url.
+        """
+        for attempt in range(1, UNREACHABLE_ATTEMPTS + 1):
+            try:
+                return await self._token.get()
+            except Unreachable as exc:
+                if attempt == UNREACHABLE_ATTEMPTS:
+                    raise self._unreachable(exc) from None
+                await asyncio.sleep(0.5 * attempt)
+        raise AssertionError("unreachable")
 
     # --- calls --------------------------------------------------------------------------
 
@@ -113,9 +130,13 @@ class WeChatAPI:
         body: dict[str, Any] | bytes | None,
         method: str = "POST",
         accept: frozenset[int] = frozenset(),
+        idempotent: bool = True,
     ) -> dict[str, Any]:
-        """Call path with the token; transient failures retried with backoff and jitter.
+        """Call path with the token; what WeChat provably did not take is retried with backoff.
 
+        Unreachable (nothing written) is retried briefly, then a FatalError naming
+        wechat.api_base_url. AnswerLost (written, no answer) is retried only when the call is
+        idempotent; a customer-service send raises it at once (it may have been delivered).
         A plain loop rather than tenacity: tenacity costs about 55 µs a call, a sixth of a
         send's CPU time, and a broadcast makes a call per recipient.
         """
@@ -124,31 +145,60 @@ class WeChatAPI:
         for attempt in range(1, policy.attempts + 1):
             try:
                 return await self._call_once(path, data, method, accept)
+            except Unreachable as exc:
+                if attempt >= min(policy.attempts, UNREACHABLE_ATTEMPTS):
+                    raise self._unreachable(exc) from None
+                delay = min(policy.initial, 0.5) * attempt
             except TransientError as exc:
-                if attempt >= policy.attempts:
+                if attempt >= policy.attempts or (isinstance(exc, AnswerLost) and not idempotent):
                     raise
                 backoff = min(policy.maximum, policy.initial * 2 ** (attempt - 1))
                 delay = backoff + random.uniform(0, policy.jitter)
-                log.warning("%s failed (%s); retry %d in %.2f s", path, exc, attempt, delay)
-                await asyncio.sleep(delay)
+            log.warning("%s failed; retry %d in %.2f s", path, attempt, delay)
+            await asyncio.sleep(delay)
         raise ValueError("RetryPolicy.attempts must be at least 1")
+
+    def _unreachable(self, exc: Unreachable) -> FatalError:
+        """The one line for an API that cannot be reached: where it was looked for, and why."""
+        base = self._http.base
+        host = URL(base).host or ""
+        hint = (
+            " (is `neuraltalk mock-wechat` running?)"
+            if host in ("127.0.0.1", "localhost", "::1")
+            else ": check the address and the network"
+        )
+        return FatalError(
+            exc.errcode,
+            exc.errmsg,
+            f"cannot reach the WeChat API at wechat.api_base_url {base}: {exc.errmsg}{hint}",
+        )
 
     async def _call_once(
         self, path: str, data: bytes | None, method: str, accept: frozenset[int]
     ) -> dict[str, Any]:
-        token = await self._token.get()
-        answer = await self._http.request(method, path, self._http.token_url(path, token), data)
-        if errcode_of(answer) in TOKEN_ERRORS:
-            token = await self._token.renew_refused(token)
+        """One call; a refused token is renewed (once for all senders) and the call retried.
+
+        A refusal of a token fetched before this call saw a refusal is expected (it expired
+        while requests were on their way): the call is retried with the current token. Only a
+        refusal of a token fetched after that means another program renews it.
+        """
+        refused_at = -1  # the token generation when this call saw a refusal
+        for _ in range(3):
+            token = await self._token.get()
+            generation = self._token.generation
             answer = await self._http.request(method, path, self._http.token_url(path, token), data)
             code = errcode_of(answer)
-            if code in TOKEN_ERRORS:
+            if code not in TOKEN_ERRORS:
+                break
+            if 0 <= refused_at < generation:  # renewed after our refusal, and refused again
                 raise FatalError(
                     code,
                     clean(answer.get("errmsg", "")),
                     f"WeChat refused the access_token right after renewing it ({code}): another "
                     "program may be renewing this account's token; let only one do it",
                 )
+            refused_at = self._token.generation
+            await self._token.renew_refused(token)
         raise_for(path, answer, accept)
         return answer
 
@@ -160,7 +210,7 @@ class WeChatAPI:
             to_json(openid),
             _json_text(content),
         )
-        await self._call("/cgi-bin/message/custom/send", body)
+        await self._call("/cgi-bin/message/custom/send", body, idempotent=False)
 
     async def mass_send(self, openids: Sequence[str], content: str, clientmsgid: str) -> str:
         """A mass send to 2..10,000 openids (service accounts); returns its msg_id.
@@ -187,7 +237,7 @@ class WeChatAPI:
     async def mass_preview(self, openid: str, content: str) -> None:
         """The mass-send preview to one follower (the editor's own openid)."""
         body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
-        await self._call("/cgi-bin/message/mass/preview", body)
+        await self._call("/cgi-bin/message/mass/preview", body, idempotent=False)
 
     # --- tags ---------------------------------------------------------------------------
 

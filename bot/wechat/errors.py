@@ -1,7 +1,10 @@
 """WeChat API errors sorted into what to do about them, and the reading of untrusted answers.
 
-- TransientError (-1 busy, 45011 per-minute quota, 45066 retried too fast, HTTP 5xx and 429,
-  timeouts, dropped connections): worth retrying with backoff (bot.wechat.api does).
+- TransientError (-1 busy, 45011 per-minute quota, 45066 retried too fast, HTTP 5xx and 429):
+  WeChat did not take the request; worth retrying with backoff (bot.wechat.api does).
+  Unreachable (a TransientError): no connection, so the request was never written.
+  AnswerLost (a TransientError): the request was written, the answer never came; it may have
+  been processed, so only idempotent calls are retried.
 - RecipientError (43004, 45015, 40003, 45047, 48002): this one follower cannot get it.
 - FatalError (40013, 40125, 40164, 48001, 45009 and any unknown code): stop; its message says
   what to fix in one line, so the `neuraltalk` command prints it as it is.
@@ -50,6 +53,17 @@ class WeChatError(Exception):
 
 class TransientError(WeChatError):
     """Busy, rate-limited or unreachable: worth trying again later."""
+
+
+class Unreachable(TransientError):
+    """The request was never written: no connection (refused, DNS, connect timeout)."""
+
+
+class AnswerLost(TransientError):
+    """The request was written but no answer came (read timeout, connection dropped).
+
+    WeChat may have processed it: a customer-service send must not be sent again blindly.
+    """
 
 
 class RecipientError(WeChatError):

@@ -2,7 +2,8 @@
 
 The transport under bot.wechat.api and bot.wechat.access_token: one aiohttp session, the base URL
 (settings.wechat.api_base_url) and a timeout. Timeouts and dropped connections become
-TransientError; the answer's status and body are judged by bot.wechat.errors.decode_answer.
+Unreachable (no connection: nothing was written) or AnswerLost (written, no answer: it may
+have been processed); the answer's status and body are judged by bot.wechat.errors.decode_answer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from bot.wechat.errors import ERR_NETWORK, TransientError, clean, decode_answer, read_bounded
+from bot.wechat.errors import (
+    ERR_NETWORK,
+    AnswerLost,
+    Unreachable,
+    clean,
+    decode_answer,
+    read_bounded,
+)
+
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection; the request is not written before
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -29,7 +39,7 @@ class Transport:
     def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float) -> None:
         self._session = session
         self.base = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(CONNECT_TIMEOUT, timeout))
         self._urls: dict[tuple[str, str], URL] = {}
 
     async def request(self, method: str, path: str, url: URL, data: bytes | None) -> dict[str, Any]:
@@ -45,9 +55,12 @@ class Transport:
             ) as resp:
                 raw = b"" if resp.status >= 500 else await read_bounded(resp)
                 status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             reason = clean(f"{type(exc).__name__}: {exc}")
-            raise TransientError(ERR_NETWORK, reason, f"{path}: {reason}") from None
+            raise Unreachable(ERR_NETWORK, reason, f"{path}: {reason}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:  # written: it may have been processed
+            reason = clean(f"{type(exc).__name__}: {exc}") or "no answer"
+            raise AnswerLost(ERR_NETWORK, reason, f"{path}: {reason}") from None
         return decode_answer(path, status, raw)
 
     def url(self, path: str) -> URL:
