@@ -15,6 +15,19 @@ from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "issues"
+PG_VARIABLE = "NEURALTALK_TEST_PG_URL"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Skips in one line: only the PostgreSQL tests may skip, and only without its variable."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    postgres = [r for r in skipped if PG_VARIABLE in str(r.longrepr)]
+    line = f"{len(postgres)} PostgreSQL tests skipped: set {PG_VARIABLE} to run them"
+    if len(postgres) < len(skipped):
+        line += f"; {len(skipped) - len(postgres)} other tests skipped (run pytest -rs)"
+    terminalreporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +39,9 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """A PostgreSQL URL from NEURALTALK_TEST_PG_URL; the test skips without it."""
-    url = os.environ.get("NEURALTALK_TEST_PG_URL")
+    url = os.environ.get(PG_VARIABLE)
     if not url:
-        pytest.skip(
-            "no PostgreSQL: set NEURALTALK_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test"
-        )
+        pytest.skip(f"no PostgreSQL: set {PG_VARIABLE}=postgresql://postgres@127.0.0.1:5432/test")
     return url
 
 
