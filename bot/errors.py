@@ -1,4 +1,8 @@
-"""The one exception type whose message is meant for a person: what happened, what to do."""
+"""The application's exception whose message is meant for a person: what happened, what to do.
+
+The `neuraltalk` command prints it (like index.errors.ArchiveError and bot.wechat.errors'
+FatalError) as one line, without a traceback unless --debug is given.
+"""
 
 
 class UserError(Exception):

@@ -88,3 +88,12 @@ def test_the_table_shows_both_times_in_one_format(db_url: str, neuraltalk: Run) 
     row = next(line for line in out.splitlines() if line.strip().startswith("o-1"))
     times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
     assert len(times) == 2 and times[1] == "2026-05-04 03:02", row
+
+
+def test_the_command_loads_no_web_stack_before_a_command_needs_it() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, bot.cli.main; print(sorted({'aiohttp', 'sqlalchemy'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -14,11 +14,18 @@ import click
 
 from bot.config import EXAMPLE, Settings, check_public_token, load_settings
 from bot.errors import UserError
-from bot.wechat.errors import FatalError
 from index.errors import ArchiveError
 
 DEBUG = "--debug"
-ONE_LINE_ERRORS = (UserError, ArchiveError, FatalError)
+
+
+def _for_a_person(exc: BaseException) -> bool:
+    """UserError, ArchiveError and the WeChat API's FatalError carry a message to print as is
+    (the WeChat module is looked at only if a command loaded it: search does not)."""
+    if isinstance(exc, UserError | ArchiveError):
+        return True
+    wechat = sys.modules.get("bot.wechat.errors")
+    return wechat is not None and isinstance(exc, wechat.FatalError)
 
 
 class Failure(click.ClickException):
@@ -52,13 +59,11 @@ class NeuralTalk(click.Group):
             raise Failure("aborted") from None
         except KeyboardInterrupt:
             raise Failure("interrupted", 130) from None
-        except ONE_LINE_ERRORS as exc:
-            if debug:
-                raise
-            raise Failure(f"error: {exc}", getattr(exc, "exit_code", 1)) from None
         except Exception as exc:
             if debug:
                 raise
+            if _for_a_person(exc):
+                raise Failure(f"error: {exc}", getattr(exc, "exit_code", 1)) from None
             line = f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
             raise Failure(line) from None
 
