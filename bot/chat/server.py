@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.chat.app import CONNECTIONS, create_app
 from bot.chat.connections import quiet_emfile
+from bot.chat.verify import mode_of
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
     if not debug:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at start-up
     host, port = settings.server.host, settings.server.port
-    mode = settings.wechat.mode or ("safe" if settings.wechat.encoding_aes_key else "plain")
+    mode = mode_of(settings.wechat)
 
     def announce() -> None:
         print(f"neuraltalk webhook on http://{host}:{port}/wechat ({mode} mode); Ctrl-C stops it")
