@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -52,9 +53,13 @@ async def serve(
 
 async def _serve_forever(settings: Settings, debug: bool, announce: Callable[[], None]) -> None:
     host, port = settings.server.host, settings.server.port
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # docker stop: SIGTERM; both end cleanly
+        loop.add_signal_handler(sig, stop.set)
     async with serve(create_app(settings), host, port, log if debug else None):
         announce()
-        await asyncio.Event().wait()
+        await stop.wait()
 
 
 def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
