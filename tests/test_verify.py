@@ -196,3 +196,21 @@ async def test_a_client_leaving_mid_body_is_one_debug_line(
     assert "connection lost mid-request" in caplog.text
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert await store.subscriber("oReader") is None
+
+
+def test_wechat_mode_defaults_to_safe_with_a_key_and_refuses_unknown_modes(tmp_path: Path) -> None:
+    from wechat_messages import AES_KEY
+
+    from bot.chat.verify import mode_of
+    from bot.config import ConfigError, load_settings
+
+    config = tmp_path / "neuraltalk.yaml"
+    config.write_text(f"wechat:\n  appid: wx1\n  encoding_aes_key: {AES_KEY}\n", encoding="utf-8")
+    assert mode_of(load_settings(config, env={}).wechat) == "safe"
+    assert mode_of(load_settings(None, env={}).wechat) == "plain"
+    both = load_settings(config, env={"NEURALTALK_WECHAT_MODE": "compatible"})
+    assert mode_of(both.wechat) == "compatible"
+    with pytest.raises(ConfigError, match=r"wechat\.mode"):
+        load_settings(config, env={"NEURALTALK_WECHAT_MODE": "open"})
+    with pytest.raises(ConfigError, match="encoding_aes_key"):
+        load_settings(None, env={"NEURALTALK_WECHAT_MODE": "safe"})

@@ -192,3 +192,16 @@ async def test_a_voice_message_is_answered_as_its_recognition(
     assert (await wechat.send_xml(spoken)).text == typed.text
     silent = who.message_xml("oVoice", "voice", now, **{**fields, "MsgId": "503"})
     assert (await wechat.send_xml(silent)).text == texts.NOT_TEXT
+
+
+async def test_the_store_it_opens_itself_is_checked_from_its_first_write(
+    aiohttp_client: Client, archive: Archive, tmp_path: Path
+) -> None:
+    app = create_app(settings_for(tmp_path, tmp_path / "own" / "nt.db"), archive)
+    wechat = WeChat(await aiohttp_client(app))
+    answer = await wechat.say("订阅")
+    assert answer.text is not None and "订阅成功" in answer.text
+    response = await wechat.client.get("/healthz")
+    assert response.status == 200 and (await response.json())["status"] == "ok"
+    store = app[WEBHOOK].deps.store
+    assert store is not None and (await store.subscriber_counts()).active == 1

@@ -16,7 +16,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -205,10 +205,12 @@ CONNECTIONS = web.AppKey("connections", Guard)
 FLUSH_EVERY = web.AppKey("flush_every", float)
 
 
-async def _resources(app: web.Application, own_archive: bool, own_store: bool) -> AsyncIterator:
+async def _resources(
+    app: web.Application, own_archive: bool, open_store: Callable[[], Awaitable[None]] | None
+) -> AsyncIterator:
     hook = app[WEBHOOK]
-    if own_store:
-        hook.deps.store = await Store.open(hook.settings.storage.url)
+    if open_store is not None:
+        await open_store()  # the migrations; the Store object exists since create_app
     hook.maybe_reload()  # opens the archive, or logs why it cannot yet
     await hook.late.open(hook.settings.wechat, hook.deps.store)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
@@ -219,7 +221,7 @@ async def _resources(app: web.Application, own_archive: bool, own_store: bool) -
     with contextlib.suppress(asyncio.CancelledError):
         await flusher
     await hook.late.close()
-    if own_store and hook.deps.store is not None:
+    if open_store is not None and hook.deps.store is not None:
         await hook.deps.store.close()
     if own_archive and hook.deps.archive is not None:
         hook.deps.archive.close()
@@ -234,6 +236,9 @@ def create_app(
     flush_every: float = 5.0,
 ) -> web.Application:
     """The application; archive and store are opened from settings unless passed in (kept open)."""
+    open_store = None
+    if store is None:
+        store, open_store = Store.unopened(settings.storage.url)
     deps = Deps(archive=archive, store=store, issue_url=settings.archive.issue_url)
     hook = Webhook(settings, deps, reload_every)
     guard = Guard()
@@ -241,7 +246,7 @@ def create_app(
     app[WEBHOOK] = hook
     app[CONNECTIONS] = guard  # serve() puts each connection under it
     app[FLUSH_EVERY] = flush_every
-    app.cleanup_ctx.append(lambda a: _resources(a, archive is None, store is None))
+    app.cleanup_ctx.append(lambda a: _resources(a, archive is None, open_store))
     app.router.add_get("/wechat", hook.handshake)
     app.router.add_post("/wechat", hook.post)
     app.router.add_get("/healthz", hook.healthz)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,17 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 LIMIT = 1000
+SPARE_FDS = 64  # descriptors kept for the store, the index, logs and the API client
+
+
+def default_limit() -> int:
+    """LIMIT, or fewer when the process may not open that many files (ulimit -n)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return LIMIT
+    return max(16, min(LIMIT, soft - SPARE_FDS))
+
+
 IDLE_TIMEOUT = 5.0  # seconds to send a request's headers (and between keep-alive requests)
 
 
@@ -80,8 +92,8 @@ class Connection(asyncio.Protocol):
 class Guard:
     """The connections of one server; `wrap` is its protocol factory's filter."""
 
-    def __init__(self, limit: int = LIMIT, idle_timeout: float = IDLE_TIMEOUT) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None, idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self.limit = default_limit() if limit is None else limit
         self.idle_timeout = idle_timeout
         self._open: dict[asyncio.BaseTransport, Connection] = {}  # oldest first
         self._refused_logged = 0.0

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from bot.chat.app import CONNECTIONS, create_app
 from bot.chat.connections import quiet_emfile
+from bot.chat.verify import mode_of
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -53,9 +55,13 @@ async def serve(
 
 async def _serve_forever(settings: Settings, debug: bool, announce: Callable[[], None]) -> None:
     host, port = settings.server.host, settings.server.port
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # docker stop: SIGTERM; both end cleanly
+        loop.add_signal_handler(sig, stop.set)
     async with serve(create_app(settings), host, port, log if debug else None):
         announce()
-        await asyncio.Event().wait()
+        await stop.wait()
 
 
 def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
@@ -67,7 +73,7 @@ def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
     if not debug:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at start-up
     host, port = settings.server.host, settings.server.port
-    mode = settings.wechat.mode or ("safe" if settings.wechat.encoding_aes_key else "plain")
+    mode = mode_of(settings.wechat)
 
     def announce() -> None:
         print(f"neuraltalk webhook on http://{host}:{port}/wechat ({mode} mode); Ctrl-C stops it")

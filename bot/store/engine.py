@@ -89,6 +89,12 @@ def _postgres_engine(parsed: URL) -> tuple[AsyncEngine, str | None]:
 async def migrated_engine(url: str) -> AsyncEngine:
     """The engine for a storage.url, its schema created or upgraded by the migrations."""
     engine, schema = engine_for(url)
+    await migrate(engine, schema, url)
+    return engine
+
+
+async def migrate(engine: AsyncEngine, schema: str | None, url: str) -> None:
+    """Create or upgrade the schema; StoreError (the engine disposed) if the store cannot."""
     try:
         async with engine.begin() as conn:
             await conn.run_sync(migrations.upgrade, schema)
@@ -97,7 +103,6 @@ async def migrated_engine(url: str) -> AsyncEngine:
         where = make_url(url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise StoreError(f"cannot open the store at {where} (storage.url): {reason}") from exc
-    return engine
 
 
 class StoreUnavailable(Exception):
@@ -110,7 +115,11 @@ class FileGuard:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._identity = _identity(path) if path is not None else None
+        self.reset()
+
+    def reset(self) -> None:
+        """Take the file as it is now as the store's file (once the migrations created it)."""
+        self._identity = _identity(self.path) if self.path is not None else None
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> FileGuard:

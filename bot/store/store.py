@@ -31,7 +31,7 @@ lower case. PostgreSQL urls may carry `?schema=NAME` to keep the tables in their
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +40,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.campaigns import CampaignStore
 from bot.store.deliveries import DeliveryStore, PlannedDelivery
-from bot.store.engine import FileGuard, StoreError, StoreUnavailable, migrated_engine
+from bot.store.engine import (
+    FileGuard,
+    StoreError,
+    StoreUnavailable,
+    engine_for,
+    migrate,
+    migrated_engine,
+)
 from bot.store.group import GroupCommit
 from bot.store.mass import MassStore
 from bot.store.schema import (
@@ -93,6 +100,19 @@ class Store(SubscriberReads, CampaignStore, DeliveryStore, MassStore):
     async def open(cls, url: str) -> Store:
         """The store at a storage.url, its schema migrated (bot.store.engine)."""
         return cls(await migrated_engine(url))
+
+    @classmethod
+    def unopened(cls, url: str) -> tuple[Store, Callable[[], Awaitable[None]]]:
+        """The store at a storage.url, not yet connected, and what opens it (the migrations):
+        for the webhook, which builds its parts before its event loop starts."""
+        engine, schema = engine_for(url)
+        store = cls(engine)
+
+        async def open_it() -> None:
+            await migrate(engine, schema, url)
+            store.guard.reset()
+
+        return store, open_it
 
     async def close(self) -> None:
         await self.group.close()
