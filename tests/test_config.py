@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,14 +150,14 @@ def test_init_creates_the_data_folder_its_example_names(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "example.org", "::"])
-def test_serve_beyond_loopback_needs_a_token_of_its_own(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NEURALTALK_CONFIG", raising=False)
-    monkeypatch.delenv("NEURALTALK_WECHAT_TOKEN", raising=False)
-    result = CliRunner().invoke(cli, ["serve", "--host", host])
-    assert result.exit_code == 1
-    assert result.output.startswith(f"error: server.host {host} is reachable by others")
-    assert "set wechat.token (or NEURALTALK_WECHAT_TOKEN)" in result.output
-    assert result.output.count("\n") == 1
+def test_serve_beyond_loopback_needs_a_token_of_its_own(tmp_path: Path, host: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURALTALK_")}
+    command = [sys.executable, "-m", "bot.cli", "serve", "--host", host, "--port", "65000"]
+    # a server that starts anyway never returns: the timeout ends it and fails the test
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"error: server.host {host} is reachable by others")
+    assert "set wechat.token (or NEURALTALK_WECHAT_TOKEN)" in done.stderr
+    assert done.stderr.count("\n") == 1
