@@ -170,7 +170,13 @@ def run_faults(label: str, store_url: str, index: Path, count: int, concurrency:
     try:
         before = 0
         for _ in range(3):
-            proc = subprocess.Popen(args, env=env, cwd=index.parent, stdout=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                args,
+                env=env,
+                cwd=index.parent,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             target = int(fake_stats(api)["messages"]) + rng.randint(count // 20, count // 5)  # type: ignore[call-overload]
             while proc.poll() is None and int(fake_stats(api)["messages"]) < target:  # type: ignore[call-overload]
                 time.sleep(0.05)

@@ -27,11 +27,12 @@ from bot.broadcast.plan import PlanCounts, plan_counts
 from bot.config import Settings
 from bot.errors import UserError
 from bot.store.campaigns import Campaign, CampaignCounts
+from bot.store.schema import DeliveryStatus
 from bot.store.store import Store
 from bot.wechat.api import RecipientError, WeChatAPI, WeChatError, check_credentials
 from index.search import Archive, IssueSummary
 
-STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+STATUSES = tuple(DeliveryStatus)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ SKIP_REASONS = {
     "digest-needs-service-account": "topic digests outside the window: a subscription account "
     "has one mass send a day, for the whole issue",
     "mass-needs-2": "alone with their digest: a mass send needs 2 to 10,000 openids",
-    "already-sent": "already sent this issue by another campaign",
 }
 
 
