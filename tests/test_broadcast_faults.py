@@ -212,5 +212,7 @@ def test_the_rehearsal_keeps_its_own_database_and_the_real_run_is_untouched(
     assert "no campaigns yet" in _run(real, tmp_path, "campaigns").stdout
     dry = _run(real, tmp_path, "broadcast", ISSUE, "--dry-run")
     assert dry.returncode == 0 and "finished" not in dry.stdout
+    table = _run({**rehearsal, "COLUMNS": "80"}, tmp_path, "campaigns").stdout
+    assert "finished" in table and max(len(line) for line in table.splitlines()) <= 80
     again = _run(rehearsal, tmp_path, "broadcast", ISSUE, "--dry-run")
     assert "a real run would be refused" in again.stdout  # the rehearsal's campaign is finished
