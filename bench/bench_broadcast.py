@@ -39,9 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
-from bot.store.schema import interactions, subscribers  # noqa: E402
+from bot.store.schema import deliveries, interactions, subscribers  # noqa: E402
 from bot.store.store import Store  # noqa: E402
 from index.ingest import ingest  # noqa: E402
 
@@ -145,15 +145,23 @@ def bench_env(store_url: str, api: str, index: Path) -> dict[str, str]:
     }
 
 
-async def sending(url: str) -> tuple[int, int]:
-    """The campaign's deliveries left 'sending' and its in-doubt count (0, 0 before it exists)."""
+async def sending(url: str) -> tuple[int, int, int]:
+    """Deliveries left 'sending' with no outcome (in flight at a kill), those whose answer was
+    lost (in doubt with errcode -3), and the in-doubt count the campaign reports."""
     store = await Store.open(url)
     try:
         listed = await store.list_campaigns()
         if not listed:
-            return 0, 0
-        counts = listed[0][1]
-        return counts.by_status.get("sending", 0), counts.in_doubt
+            return 0, 0, 0
+        d = deliveries.c
+        stmt = (
+            select(d.errcode.is_(None), func.count())
+            .where(d.status == "sending")
+            .group_by(d.errcode.is_(None))
+        )
+        async with store.read() as conn:
+            rows = dict((await conn.execute(stmt)).all())
+        return rows.get(True, 0), rows.get(False, 0), listed[0][1].in_doubt
     finally:
         await store.close()
 
@@ -168,23 +176,29 @@ def run_faults(label: str, store_url: str, index: Path, count: int, concurrency:
     rng = random.Random(3)
     kills: list[str] = []
     try:
-        before = 0
+        before = lost_before = 0
         for _ in range(3):
-            proc = subprocess.Popen(args, env=env, cwd=index.parent, stdout=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                args,
+                env=env,
+                cwd=index.parent,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             target = int(fake_stats(api)["messages"]) + rng.randint(count // 20, count // 5)  # type: ignore[call-overload]
             while proc.poll() is None and int(fake_stats(api)["messages"]) < target:  # type: ignore[call-overload]
                 time.sleep(0.05)
             proc.kill()
             proc.wait()
-            after = asyncio.run(sending(store_url))[0]
-            kills.append(f"{after - before}")
-            before = after
+            after, lost, _ = asyncio.run(sending(store_url))
+            kills.append(f"{after - before} (+{lost - lost_before} answers lost)")
+            before, lost_before = after, lost
         done = subprocess.run(args, env=env, cwd=index.parent, capture_output=True, text=True)
         stats = fake_stats(api)
     finally:
         fake.terminate()
         fake.wait(10)
-    in_doubt = asyncio.run(sending(store_url))[1]
+    in_doubt = asyncio.run(sending(store_url))[2]
     per_openid: dict[str, int] = stats["per_openid"]  # type: ignore[assignment]
     dupes = sum(1 for n in per_openid.values() if n > 1)
     never = count - len(per_openid)

@@ -33,7 +33,7 @@ from test_cli_broadcast import (  # noqa: F401 (fixtures)
 )
 
 from bot.broadcast.run import Request, run_broadcast
-from bot.fake_wechat.server import serve_mock
+from bot.fake_wechat.server import Faults, serve_mock
 from bot.store.store import Store
 
 CONCURRENCY = 8  # env_for's NEURALTALK_BROADCAST_CONCURRENCY
@@ -212,5 +212,30 @@ def test_the_rehearsal_keeps_its_own_database_and_the_real_run_is_untouched(
     assert "no campaigns yet" in _run(real, tmp_path, "campaigns").stdout
     dry = _run(real, tmp_path, "broadcast", ISSUE, "--dry-run")
     assert dry.returncode == 0 and "finished" not in dry.stdout
+    table = _run({**rehearsal, "COLUMNS": "80"}, tmp_path, "campaigns").stdout
+    assert "finished" in table and max(len(line) for line in table.splitlines()) <= 80
     again = _run(rehearsal, tmp_path, "broadcast", ISSUE, "--dry-run")
     assert "a real run would be refused" in again.stdout  # the rehearsal's campaign is finished
+
+
+async def test_retry_in_doubt_resends_them_and_campaigns_says_so(
+    sample_index: Path, store_url: str
+) -> None:
+    from broadcast_support import add_subscribers
+
+    store = await Store.open(store_url)
+    people = await add_subscribers(store, 30, "in")
+    await store.close()
+    async with serve_mock({"lost_answer_probability": 0.3, "seed": 2}) as mock:
+        settings = make_settings(sample_index, store_url, mock.url)
+        assert await run_broadcast(settings, Request(ISSUE, channel="custom", yes=True)) == 3
+        doubt, _ = await _doubt(store_url)
+        mock.set_faults(Faults())  # no more lost answers
+        retry = Request(ISSUE, channel="custom", yes=True, retry_in_doubt=True)
+        assert await run_broadcast(settings, retry) == 0
+        got = received(await mock_log(mock.url))
+    assert set(got) == set(people)
+    assert all(n == 1 for o, n in got.items() if o not in doubt)  # only in-doubt ones twice
+    _, (campaign, counts) = await _doubt(store_url)
+    assert campaign.status == "finished"
+    assert counts.resent == len(doubt) and counts.forgotten == 0 and counts.in_doubt == 0

@@ -20,7 +20,7 @@ import pytest
 from broadcast_support import fresh_store_url
 
 from bot.store.campaigns import CampaignFinished
-from bot.store.deliveries import DeliveryResult, PlannedDelivery
+from bot.store.deliveries import Outcome, PlannedDelivery
 from bot.store.schema import subscribers
 from bot.store.store import Store
 
@@ -155,17 +155,14 @@ async def test_results_in_doubt_and_retry(store: Store) -> None:
     batch = await store.claim_batch(cid, "A", 6, batch_id="b-1")
     assert [c.openid for c in batch][:2] == ["s-000000", "s-000001"]
     assert {(c.attempts, c.batch_id) for c in batch} == {(1, "b-1")}
-    await store.mark_results(
-        cid,
-        "A",
-        [
-            DeliveryResult("s-000000", "sent"),
-            DeliveryResult("s-000001", "failed", 40003, "invalid openid"),
-            DeliveryResult("s-000002", "skipped", 45015, "outside the window"),
-            DeliveryResult("s-000009", "sent"),  # not claimed: no change
-        ],
-    )
-    await store.release(cid, "A", ["s-000003"], channel="mass")
+    outcomes = [
+        Outcome("s-000000", "sent"),
+        Outcome("s-000001", "failed", 40003, "invalid openid"),
+        Outcome("s-000002", "skipped", 45015, "outside the window"),
+        Outcome("s-000009", "sent"),  # not claimed: no change
+        Outcome("s-000003", "pending", channel="mass"),  # not sent: back, on the mass lane
+    ]
+    assert await store.settle(cid, "A", outcomes, []) == set()
     assert await store.in_doubt(cid) == []  # A still holds the lease
     await asyncio.sleep(0.4)  # A "crashes": its lease runs out with two sends in flight
     assert await store.acquire_lease(cid, "B", ttl=30)
@@ -229,6 +226,21 @@ async def test_no_claim_without_a_live_lease_of_ones_own(store: Store) -> None:
     assert (await store.campaign_counts(cid)).by_status == {"sending": 2, "pending": 4}
 
 
+async def test_reserved_stays_pending_until_its_send_begins(store: Store) -> None:
+    cid = await plan_all(store, 4)
+    assert await store.reserve(cid, "A", 3, channel="custom") == []  # no lease
+    assert await store.acquire_lease(cid, "A", ttl=30)
+    reserved = await store.reserve(cid, "A", 3, channel="custom")
+    assert [c.openid for c in reserved] == ["s-000000", "s-000001", "s-000002"]
+    assert (await store.campaign_counts(cid)).by_status == {"pending": 4}
+    assert await store.settle(cid, "A", [], ["s-000000"]) == {"s-000000"}
+    begun = await store.settle(cid, "A", [Outcome("s-000000", "sent")], ["s-000001"])
+    assert begun == {"s-000001"}
+    counts = await store.campaign_counts(cid)
+    assert counts.by_status == {"sent": 1, "sending": 1, "pending": 2}
+    assert await store.settle(cid, "B", [], ["s-000002"]) == set()  # not B's lease
+
+
 async def test_sends_in_flight_under_a_live_lease_are_never_in_doubt(store_url: str) -> None:
     sender, other = await Store.open(store_url), await Store.open(store_url)
     try:
@@ -239,8 +251,8 @@ async def test_sends_in_flight_under_a_live_lease_are_never_in_doubt(store_url: 
         assert await other.in_doubt(cid) == []
         assert await other.retry_in_doubt(cid) == 0
         assert (await other.campaign_counts(cid)).in_doubt == 0
-        done = [DeliveryResult(f"s-00000{i}", "sent") for i in range(3)]
-        await sender.mark_results(cid, "A", done)
+        done = [Outcome(f"s-00000{i}", "sent") for i in range(3)]
+        await sender.settle(cid, "A", done, [])
         assert (await other.campaign_counts(cid)).by_status == {"sent": 3, "pending": 2}
     finally:
         await sender.close()

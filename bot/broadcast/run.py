@@ -28,11 +28,12 @@ from bot.config import Settings
 from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
 from bot.store.campaigns import Campaign, CampaignCounts
+from bot.store.schema import DeliveryStatus
 from bot.store.store import Store
 from bot.wechat.api import FatalError, RecipientError, WeChatAPI, WeChatError
 from index.search import Archive, IssueSummary
 
-STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+STATUSES = tuple(DeliveryStatus)
 
 
 @dataclass(frozen=True)

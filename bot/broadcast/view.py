@@ -12,7 +12,6 @@ from types import TracebackType
 from typing import Any
 
 import click
-from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -36,7 +35,6 @@ SKIP_REASONS = {
     "digest-needs-service-account": "topic digests outside the window: a subscription account "
     "has one mass send a day, for the whole issue",
     "mass-needs-2": "alone with their digest: a mass send needs 2 to 10,000 openids",
-    "already-sent": "already sent this issue by another campaign",
 }
 
 
@@ -171,13 +169,16 @@ def report(r: Report) -> None:
         )
 
 
+WORDS = ("id", "issue", "channel", "status")
+
+
 def campaigns_table(rows: list[dict[str, Any]]) -> None:
     """One line per campaign, fitting 80 columns; `campaigns --json` has every detail."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption="times in UTC")
+    table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, header_style="bold")
     for name in ("id", "issue", "channel", "status", "sent", "pending", "doubt", "failed"):
-        table.add_column(name, no_wrap=True, justify="left" if name[0] in "icS" else "right")
+        table.add_column(name, no_wrap=True, justify="left" if name in WORDS else "right")
     table.add_column("skipped", no_wrap=True, justify="right")
-    table.add_column("started", no_wrap=True)
+    table.add_column("started UTC", no_wrap=True)
     notes = []
     for row in rows:
         table.add_row(

@@ -1,16 +1,19 @@
 """Campaigns: their life, the lease that keeps two senders apart, and their delivery counts.
 
 A campaign is one issue sent on one channel ('auto', 'custom' or 'mass'): planned -> running ->
-finished, or stopped / failed (which a later run resumes); a finished campaign is never sent
-again. Each recipient has one delivery row: pending -> sending -> sent | failed | skipped.
+finished, or paused (interrupted) / stopped / failed (which a later run resumes); a finished
+campaign is never sent again. Each recipient has one delivery row: pending -> sending -> sent |
+failed | skipped (bot.store.schema's CampaignStatus, DeliveryStatus, Channel).
 
 Exactly once: a sender first holds the campaign's lease (acquire_lease, renewed while it
 works; a lease whose holder is a process of this host that no longer exists, as after a
-kill -9, is taken over at once instead of waiting for it to run out), then claims pending
-deliveries in batches (claim_batch: they become 'sending', claimed by it, only while its lease
-is live; PostgreSQL skips rows another claimer has locked), sends, and records the outcomes
-(mark_results). A delivery left 'sending' by a sender that no longer holds the lease (crash,
-kill -9, lease expired) is in doubt; sends in flight under a live lease never are. in_doubt()
+kill -9, is taken over at once instead of waiting for it to run out), then takes pending
+deliveries: the custom lane reserves them (reserve: still pending) and makes each 'sending'
+just before its request goes out, recording the previous outcome in the same transaction
+(settle); the mass lane claims batches (claim_batch: 'sending' at once, safe as its clientmsgid
+makes a resend harmless; PostgreSQL skips rows another claimer has locked). A delivery left
+'sending' by a sender that no longer holds the lease (crash, kill -9, lease expired), or with
+its answer lost, is in doubt; sends in flight under a live lease never are. in_doubt()
 lists them and only retry_in_doubt() sends them again (bot/store/deliveries.py). Times come
 from this process's clock (UTC).
 """
@@ -27,11 +30,16 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, text, update
 
 from bot.errors import UserError
-from bot.store.schema import Database, campaigns, deliveries, utcnow
+from bot.store.schema import CampaignStatus, Database, campaigns, deliveries, utcnow
 
 c, d = campaigns.c, deliveries.c
 FORGOTTEN = "in doubt, counted as delivered (--forget-in-doubt)"
-ENDED = ("finished", "stopped", "failed", "paused")
+ENDED = (
+    CampaignStatus.FINISHED,
+    CampaignStatus.STOPPED,
+    CampaignStatus.FAILED,
+    CampaignStatus.PAUSED,
+)
 
 
 class CampaignFinished(UserError):

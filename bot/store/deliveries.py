@@ -17,7 +17,6 @@ from bot.store.campaigns import FORGOTTEN, in_doubt_condition
 from bot.store.schema import Database, campaigns, deliveries, previews, utcnow
 
 c, d = campaigns.c, deliveries.c
-RESULTS = ("sent", "failed", "skipped")
 CHUNK = 1000  # rows per statement: well under either database's limit of bound values
 
 
@@ -37,14 +36,6 @@ class Claimed:
     digest_key: str
     attempts: int
     batch_id: str | None
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    openid: str
-    status: str  # "sent", "failed" or "skipped"
-    errcode: int | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,55 +193,6 @@ class DeliveryStore(Database):
         if self.is_postgres and lock:
             held = held.with_for_update(read=True)
         return (await conn.execute(held)).first() is not None
-
-    async def mark_results(
-        self, campaign_id: int, owner: str, results: Sequence[DeliveryResult]
-    ) -> None:
-        """Record the outcomes of sends claimed by `owner`, all in one transaction.
-
-        One UPDATE per distinct outcome (nearly always just "sent"), not one per delivery.
-        """
-        groups: dict[tuple[str, int | None, str | None], list[str]] = {}
-        for r in results:
-            if r.status not in RESULTS:
-                raise ValueError(f"a delivery ends sent, failed or skipped, not {r.status!r}")
-            error = None if r.error is None else r.error[:500]
-            groups.setdefault((r.status, r.errcode, error), []).append(r.openid)
-        if not groups:
-            return
-        now = utcnow()
-        async with self.write() as conn:
-            for (status, errcode, error), openids in groups.items():
-                for start in range(0, len(openids), CHUNK):
-                    await conn.execute(
-                        update(deliveries)
-                        .where(
-                            d.campaign_id == campaign_id,
-                            d.status == "sending",
-                            d.claimed_by == owner,
-                            d.openid.in_(openids[start : start + CHUNK]),
-                        )
-                        .values(status=status, errcode=errcode, error=error, updated_at=now)
-                    )
-
-    async def release(
-        self, campaign_id: int, owner: str, openids: Sequence[str], channel: str | None = None
-    ) -> None:
-        """Put claimed but unsent deliveries back to pending (optionally on another channel)."""
-        values: dict[str, Any] = dict(status="pending", claimed_by=None, updated_at=utcnow())
-        if channel is not None:
-            values["channel"] = channel
-        async with self.write() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(
-                    d.campaign_id == campaign_id,
-                    d.openid.in_(openids),
-                    d.status == "sending",
-                    d.claimed_by == owner,
-                )
-                .values(values)
-            )
 
     async def in_doubt(self, campaign_id: int) -> list[Claimed]:
         """Deliveries left 'sending' by a sender that lost its lease: maybe sent, maybe not."""

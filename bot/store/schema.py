@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +31,35 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeDecorator
 
 ACTIVE, UNSUBSCRIBED = "active", "unsubscribed"
+
+
+class CampaignStatus(StrEnum):
+    """campaigns.status: planned -> running -> finished, or paused / stopped (resumable)."""
+
+    PLANNED = "planned"
+    RUNNING = "running"
+    PAUSED = "paused"  # interrupted (Ctrl-C, SIGTERM)
+    STOPPED = "stopped"  # an error, or deliveries in doubt left
+    FAILED = "failed"
+    FINISHED = "finished"
+
+
+class DeliveryStatus(StrEnum):
+    """deliveries.status: pending -> sending (its request on the wire) -> sent | failed."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Channel(StrEnum):
+    """campaigns.channel (AUTO, CUSTOM, MASS) and deliveries.channel (CUSTOM or MASS)."""
+
+    AUTO = "auto"
+    CUSTOM = "custom"
+    MASS = "mass"
 
 
 def utcnow() -> datetime:
