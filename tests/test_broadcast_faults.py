@@ -32,7 +32,8 @@ from test_cli_broadcast import (  # noqa: F401 (fixtures)
     store_url,
 )
 
-from bot.broadcast.run import Request, run_broadcast
+from bot.broadcast.request import Request
+from bot.broadcast.run import run_broadcast
 from bot.fake_wechat.server import Faults, serve_mock
 from bot.store.store import Store
 
@@ -157,7 +158,9 @@ async def test_lost_answers_are_in_doubt_never_sent_twice_then_forgotten(
     await store.close()
     async with serve_mock({"lost_answer_probability": 0.2, "seed": 5}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
-        code = await run_broadcast(settings, Request(ISSUE, channel="custom", yes=True))
+        code = await run_broadcast(
+            settings, Request.of(settings, ISSUE, channel="custom", yes=True)
+        )
         got = received(await mock_log(mock.url))
         doubt, (campaign, counts) = await _doubt(store_url)
         assert max(got.values()) == 1, "a lost answer was sent again"
@@ -166,10 +169,12 @@ async def test_lost_answers_are_in_doubt_never_sent_twice_then_forgotten(
         assert set(got) - doubt == set(people) - doubt  # WeChat has nobody we call sent wrongly
         assert f"in doubt      {len(doubt)}" in capsys.readouterr().out
 
-        again = await run_broadcast(settings, Request(ISSUE, channel="custom", yes=True))
+        again = await run_broadcast(
+            settings, Request.of(settings, ISSUE, channel="custom", yes=True)
+        )
         assert again == 3
         assert f"nothing left to send; {len(doubt)} in doubt" in capsys.readouterr().out
-        forget = Request(ISSUE, channel="custom", yes=True, forget_in_doubt=True)
+        forget = Request.of(settings, ISSUE, channel="custom", yes=True, forget_in_doubt=True)
         assert await run_broadcast(settings, forget) == 0
         assert received(await mock_log(mock.url)) == got  # nothing re-sent
     _, (campaign, counts) = await _doubt(store_url)
@@ -187,7 +192,7 @@ async def test_token_expiry_every_30_calls_at_concurrency_20_finishes(
     await store.close()
     async with serve_mock({"expire_token_after": 30, "latency": 0.01}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
-        request = Request(ISSUE, channel="custom", yes=True, concurrency=20)
+        request = Request.of(settings, ISSUE, channel="custom", yes=True, concurrency=20)
         assert await run_broadcast(settings, request) == 0
         got = received(await mock_log(mock.url))
         assert mock.token_calls >= 2
@@ -228,10 +233,13 @@ async def test_retry_in_doubt_resends_them_and_campaigns_says_so(
     await store.close()
     async with serve_mock({"lost_answer_probability": 0.3, "seed": 2}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
-        assert await run_broadcast(settings, Request(ISSUE, channel="custom", yes=True)) == 3
+        assert (
+            await run_broadcast(settings, Request.of(settings, ISSUE, channel="custom", yes=True))
+            == 3
+        )
         doubt, _ = await _doubt(store_url)
         mock.set_faults(Faults())  # no more lost answers
-        retry = Request(ISSUE, channel="custom", yes=True, retry_in_doubt=True)
+        retry = Request.of(settings, ISSUE, channel="custom", yes=True, retry_in_doubt=True)
         assert await run_broadcast(settings, retry) == 0
         got = received(await mock_log(mock.url))
     assert set(got) == set(people)

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import math
 
-from bot.broadcast.custom import Tally
+from bot.broadcast.request import Job
 from bot.store.campaigns import Campaign
-from bot.store.store import Store
-from bot.wechat.api import FatalError, RecipientError, TransientError, WeChatAPI
+from bot.wechat.api import FatalError, RecipientError, TransientError
 
 MASS_MAX = 10_000
 TAG_NAME = "neuraltalk-subscribers"
@@ -43,19 +42,15 @@ def balanced(total: int, most: int) -> list[int]:
 
 
 class MassLane:
-    def __init__(
-        self,
-        store: Store,
-        api: WeChatAPI,
-        campaign: Campaign,
-        owner: str,
-        texts: dict[str, str],
-        account_type: str,
-        tally: Tally,
-    ) -> None:
-        self.store, self.api, self.campaign, self.owner = store, api, campaign, owner
-        self.texts, self.account_type, self.tally = texts, account_type, tally
-        self.service = account_type == "service"
+    def __init__(self, job: Job) -> None:
+        self.store, self.api, self.campaign, self.owner = (
+            job.store,
+            job.api,
+            job.campaign,
+            job.owner,
+        )
+        self.texts, self.tally = job.texts, job.tally
+        self.service = job.request.account_type == "service"
 
     async def run(self) -> None:
         """Re-send adopted in-doubt batches, then claim and send the pending ones."""
