@@ -30,7 +30,12 @@ ENV_PREFIX = "NEURALTALK_"
 DEFAULT_FILE = Path("neuraltalk.yaml")
 OTHER_VARIABLES = ("NEURALTALK_CONFIG",)  # and NEURALTALK_TEST_*, the test suite's
 DEFAULT_TOKEN = "neuraltalk"
-PATH_KEYS = (("archive", "issues_dir"), ("archive", "index_dir"), ("archive", "synonyms"))
+PATH_KEYS = (
+    ("archive", "issues_dir"),
+    ("archive", "index_dir"),
+    ("archive", "synonyms"),
+    ("wechat", "menu_file"),
+)
 SQLITE_SCHEMES = ("sqlite", "sqlite+aiosqlite")
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
@@ -50,6 +55,7 @@ class WechatSettings:
     account_type: str = "subscription"  # "subscription" or "service"
     timestamp_window: int = 300  # seconds; 0 turns the check off
     mode: str = ""  # plain, compatible or safe; empty: safe with encoding_aes_key, else plain
+    menu_file: str = "menu.yaml"  # the account's custom menu, for `neuraltalk menu push`
 
 
 @dataclass(frozen=True)

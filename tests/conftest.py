@@ -4,7 +4,11 @@ the fake WeChat API on loopback, and archive indexes built once per session."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,3 +107,24 @@ async def mock() -> AsyncIterator[MockWeChat]:
     """The fake WeChat API server on a free loopback port."""
     async with serve_mock() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def mock_process() -> Iterator[str]:
+    """`neuraltalk mock-wechat` in its own process on a free loopback port; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [str(Path(sys.executable).parent / "neuraltalk"), "mock-wechat", "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

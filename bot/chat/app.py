@@ -101,7 +101,7 @@ class Webhook:
                       request.remote, exc)  # fmt: skip
             return web.Response(status=400, text="connection lost\n")
         self.maybe_reload()
-        if message.kind == "event":
+        if message.kind == "event" and message.event != "click":  # a click is answered as text
             return await self.event(request.query, message)
         self.interactions.note(message.openid)
         return self.render(request.query, message, await self.message(message))

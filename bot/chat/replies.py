@@ -8,6 +8,7 @@ the rest a 更多 away. Everything slow or stateful comes in through Deps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -254,8 +255,11 @@ async def _event(message: Incoming, deps: Deps) -> str | None:
 async def reply_to(message: Incoming, deps: Deps) -> str | None:
     """The text to answer `message` with; None: answer `success` (nothing shown).
 
-    A voice message is answered as its <Recognition> text (WeChat's speech to text)."""
+    A voice message is answered as its <Recognition> text (WeChat's speech to text), a menu
+    click (CLICK) as its EventKey."""
     if message.kind == "event":
+        if message.event == "click":  # a menu button: answered as its key sent as text
+            return await _text(dataclasses.replace(message, content=message.event_key), deps)
         return await _event(message, deps)
     if message.kind != "text" and not (message.kind == "voice" and message.content):
         return texts.NOT_TEXT

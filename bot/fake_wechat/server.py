@@ -4,7 +4,8 @@
 point wechat.api_base_url at it. Tests use `serve_mock()` (a free loopback port) or
 `create_mock_app()`. It answers /cgi-bin/token, /cgi-bin/stable_token, message/custom/send,
 message/mass/send, message/mass/sendall, message/mass/preview, tags/get, tags/create,
-tags/members/batchtagging, batchuntagging and user/tag/get as WeChat does, checks the
+tags/members/batchtagging, batchuntagging, user/tag/get, menu/create, menu/get,
+get_current_selfmenu_info, menu/delete and qrcode/create as WeChat does, checks the
 access_token (40001 unknown, 42001 expired), keeps clientmsgid idempotent (45065 with the
 earlier msg_id) and logs every message per openid (a mass send to a tag is logged once per
 member). Any appid and secret are accepted.

@@ -202,6 +202,12 @@ class WeChatAPI:
         raise_for(path, answer, accept)
         return answer
 
+    async def call(
+        self, path: str, body: dict[str, Any] | None = None, method: str = "POST"
+    ) -> dict[str, Any]:
+        """Any other idempotent call (menu, QR codes): the token, retries and errors as above."""
+        return await self._call(path, body, method)
+
     # --- messages -----------------------------------------------------------------------
 
     async def send_text(self, openid: str, content: str) -> None:
