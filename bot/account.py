@@ -15,11 +15,14 @@ import aiohttp
 
 from bot.config import Settings
 from bot.credentials import api_from_settings, check_credentials
+from bot.errors import UserError
 from bot.menu import Menu, current_menu, load_menu
 from bot.rehearsal import storage_settings
+from bot.scenes import scene_str
 from bot.store.store import Store
 from bot.wechat import menu as wechat_menu
 from bot.wechat.api import WeChatAPI
+from bot.wechat.qrcode import QRCode, permanent_qrcode, write_png
 
 
 @asynccontextmanager
@@ -55,3 +58,25 @@ async def show_menu(settings: Settings) -> Menu | None:
 async def delete_menu(settings: Settings) -> None:
     async with account_api(settings) as api:
         await wechat_menu.delete_menu(api)
+
+
+def default_png(topic: str | None) -> Path:
+    """qrcode-subscribe.png, or qrcode-topic-量化.png for a topic."""
+    return Path(f"qrcode-topic-{topic.strip()}.png" if topic else "qrcode-subscribe.png")
+
+
+async def make_qrcode(
+    settings: Settings, topic: str | None, out: Path | None
+) -> tuple[QRCode, Path]:
+    """A permanent QR code subscribing to `topic` (None: every issue), written as a PNG."""
+    scene = scene_str(topic)
+    path = out or default_png(topic)
+    if not path.parent.is_dir():
+        raise UserError(f"cannot write {path}: the folder {path.parent} does not exist")
+    async with account_api(settings) as api:
+        code = await permanent_qrcode(api, scene)
+    try:
+        write_png(code, path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return code, path

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.chat import texts
+from bot.chat.scans import scanned
 from bot.chat.sessions import Page, Sessions, TTLCache
 from bot.render import entry_line, pack
 from bot.render import header as issue_header
@@ -234,8 +235,8 @@ class NotDone(Exception):
 
 async def _event(message: Incoming, deps: Deps) -> str | None:
     """Events wait for the store as long as it takes (the webhook answers 503 meanwhile)."""
-    if message.event.startswith("subscribe"):  # subscribe, subscribe_scan (by QR code)
-        return texts.WELCOME
+    if message.event.startswith("subscribe") or message.event == "scan":  # a follow, a QR code
+        return await scanned(message, deps.store, lambda topic: topic)
     store = deps.store
     if message.event == "unsubscribe":
         deps.sessions.forget(message.openid)

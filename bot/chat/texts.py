@@ -70,3 +70,12 @@ def my_subscriptions(all_issues: bool, topics: list[str]) -> str:
         lines.append("· 主题：" + "、".join(topics))
     lines.append("发「退订」或「退订 主题」取消。")
     return "\n".join(lines)
+
+
+def welcome_subscribed(topic: str | None) -> str:
+    """The welcome of a follow by QR code that subscribed the new follower."""
+    if topic:
+        done = f"已为你订阅「{topic}」：新一期有相关内容时会通知你，发「退订 {topic}」可取消。"
+    else:
+        done = "已为你订阅新一期简报：出刊时推送给你，发「退订」可取消。"
+    return f"感谢关注 NeuralTalk！🎉\n{done}\n\n" + HELP

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import archive, broadcast, menu, server, subscribers
+from bot.cli import archive, broadcast, menu, qrcode, server, subscribers
 from bot.cli.group import cli
 from bot.config import EXAMPLE
 from bot.errors import UserError
@@ -48,6 +48,7 @@ for command in (
     broadcast.campaigns,
     subscribers.subscribers,
     menu.menu,
+    qrcode.qrcode,
 ):
     cli.add_command(command)
 
