@@ -182,7 +182,7 @@ def test_the_editor_can_add_synonyms(corpus_index: Path, tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("typo", "fix"),
-    [("Tengnie", "tengine"), ("mobilenett", "mobilenet"), ("TensorRTT", "tensorrt")],
+    [("Tengnie", "Tengine"), ("mobilenett", "MobileNet"), ("TensorRTT", "TensorRT")],
 )
 def test_a_misspelt_latin_word_gets_a_suggestion(archive, typo, fix) -> None:
     result = archive.search(typo)

@@ -15,6 +15,7 @@ CONTRACT (used by bot/: the CLI, the chat replies and the broadcast; keep it):
     archive.issues(month: str | None = None) -> list[IssueSummary]  # newest first; "2020-04"
     archive.latest() -> IssueSummary | None
     archive.counts() -> tuple[int, int]                 # (issues, entries)
+    archive.written(word: str) -> str                   # as the entries write it: Tengine
     archive.reload_if_changed() -> bool                 # cheap; True when it reopened
     archive.close()
 """
@@ -26,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import QueryError
 from index.layout import pointer_stamp, readable_generation, require_generation
+from index.search.casing import hit_texts, written_form
 from index.search.generation import Generation
 from index.search.matching import Match, match_words, split_unmatched
 from index.search.query import parse_query
@@ -36,6 +39,7 @@ from index.substring import Records
 from index.text import is_latin_word
 
 PLACES = 6  # scores are compared rounded to 6 places
+WRITTEN_SAMPLE = 20  # entries read to see how a word is written
 
 
 def _ranked(
@@ -135,8 +139,22 @@ class Archive:
         fixes = {w: speller.suggest(w) for w in latin}
         if not any(fixes.values()):
             return None
-        fixed = [fixes.get(w) or w for w in words]
+        fixed = [self.written(fix) if (fix := fixes.get(w)) else w for w in words]
         return " ".join([prefix, *fixed] if prefix else fixed)
+
+    def written(self, word: str) -> str:
+        """`word` as the archive's entries most often write it (tengine -> Tengine); the word
+        itself when it has no Latin letter or is not found. Remembered per generation."""
+        if not any("a" <= c <= "z" for c in word.lower()):
+            return word
+        return self._gen.written.get(word.lower(), self._written, word)
+
+    def _written(self, word: str) -> str:
+        try:
+            hits = self.search(word, limit=WRITTEN_SAMPLE).results
+        except QueryError:
+            hits = ()
+        return written_form(word, hit_texts(hits)) or word
 
     def counts(self) -> tuple[int, int]:
         issues = self._gen.meta["issues"]
