@@ -150,11 +150,13 @@ class Archive:
         return self._gen.written.get(word.lower(), self._written, word)
 
     def _written(self, word: str) -> str:
+        gen = self._gen
         try:
-            hits = self.search(word, limit=WRITTEN_SAMPLE).results
+            words = parse_query(word).words
         except QueryError:
-            hits = ()
-        return written_form(word, hit_texts(hits)) or word
+            return word
+        page, _ = _page(gen, match_words(gen, words, self.synonyms, None), 0, WRITTEN_SAMPLE)
+        return written_form(word, hit_texts(gen.hit(r, 0.0) for r in page)) or word
 
     def counts(self) -> tuple[int, int]:
         issues = self._gen.meta["issues"]
