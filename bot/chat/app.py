@@ -3,7 +3,8 @@
 GET /wechat is the signature handshake, POST /wechat one message or event (wechat.mode plain,
 compatible or safe), GET /healthz says whether the archive is open and the store writable. The
 archive and the store are opened once at start-up (cleanup_ctx); the archive is reopened when
-`neuraltalk ingest` changed it. Bad requests get a 4xx and one log line, before anything
+`neuraltalk ingest` changed it, noticed by a background check every WATCH_EVERY seconds (and on
+requests), so a quiet bot reloads too. Bad requests get a 4xx and one log line, before anything
 reaches the store. An event whose work is not committed within the deadline gets a 503, so
 WeChat retries it; a message's reply that misses the deadline is sent later by
 customer-service message (bot.chat.late).
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 BODY_TIMEOUT = 5.0  # seconds to send the body once the headers are in
 REPLY_DEADLINE = 4.5  # WeChat gives up after 5 s
+WATCH_EVERY = 0.5  # seconds between two looks at the index's CURRENT generation
 
 
 class Webhook:
@@ -56,6 +58,7 @@ class Webhook:
         self.deadline = REPLY_DEADLINE
         self.body_timeout = BODY_TIMEOUT
         self._next_reload = 0.0
+        self._problem: str | None = None  # why the archive could not be opened, logged once
         self.frozen = False
 
     # --- protocol --------------------------------------------------------------------------
@@ -164,6 +167,10 @@ class Webhook:
         if now < self._next_reload:
             return
         self._next_reload = now + self.reload_every
+        self.check_archive()
+
+    def check_archive(self) -> None:
+        """Open the archive, or reopen it if `ingest` switched generations (one stat if not)."""
         try:
             if self.deps.archive is None:
                 archive = open_archive(self.settings)
@@ -174,12 +181,17 @@ class Webhook:
                 log.info("archive reloaded: %d issues, %d entries", *self.deps.archive.counts())
             else:
                 return
+            self._problem = None
             if self.frozen:
                 freeze_heap()  # the new index joins the frozen heap
         except ArchiveError as exc:
-            log.warning("archive not available: %s", exc)
-        except Exception:  # a broken index must not take the webhook down; keep what we have
-            log.exception("archive could not be (re)opened")
+            if str(exc) != self._problem:  # once, not at every look
+                log.warning("archive not available: %s", exc)
+            self._problem = str(exc)
+        except Exception as exc:  # a broken index must not take the webhook down; keep what we have
+            if repr(exc) != self._problem:
+                log.exception("archive could not be (re)opened")
+            self._problem = repr(exc)
 
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
         if self.deps.store is not None:
@@ -214,17 +226,26 @@ async def _resources(
     hook.maybe_reload()  # opens the archive, or logs why it cannot yet
     await hook.late.open(hook.settings.wechat, hook.deps.store)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
+    watcher = asyncio.create_task(_watch_archive(hook, WATCH_EVERY))
     freeze_heap()
     hook.frozen = True
     yield
-    flusher.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await flusher
+    for task in (flusher, watcher):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await hook.late.close()
     if open_store is not None and hook.deps.store is not None:
         await hook.deps.store.close()
     if own_archive and hook.deps.archive is not None:
         hook.deps.archive.close()
+
+
+async def _watch_archive(hook: Webhook, every: float) -> None:
+    """Look at the index's CURRENT generation every `every` seconds, traffic or not."""
+    while True:
+        await asyncio.sleep(every)
+        hook.check_archive()
 
 
 def create_app(
