@@ -33,7 +33,11 @@ async def serve(
 async def chat(settings: Settings, url: str, lines: list[str]) -> list[str]:
     feed = iter(lines)
     out: list[str] = []
-    code = await converse(settings, "editor-trial", url, lambda: next(feed, None), out.append)
+
+    async def read() -> str | None:
+        return next(feed, None)
+
+    code = await converse(settings, "editor-trial", url, read, out.append)
     assert code == 0
     return out
 
