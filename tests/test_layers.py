@@ -20,6 +20,9 @@ FORBIDDEN = {
     "bot.store": ("bot.chat", "bot.broadcast", "bot.cli"),
     "bot.chat": ("bot.broadcast", "bot.cli"),
     "bot.broadcast": ("bot.chat", "bot.cli"),
+    "bot.menu": ("bot.chat", "bot.broadcast", "bot.cli"),
+    "bot.scenes": ("bot.chat", "bot.broadcast", "bot.cli"),
+    "bot.account": ("bot.chat", "bot.broadcast", "bot.cli"),
 }
 # packages that may import nothing of ours outside themselves
 SELF_CONTAINED = ("bot.wechat",)
