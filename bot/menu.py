@@ -120,6 +120,7 @@ def _text(where: str, raw: dict[str, Any], field: str, limit: int) -> str:
 
 
 def _button(where: str, raw: Any, top: bool) -> Button:
+    """One button of the file (a top-level one if `top`), checked; MenuError names it."""
     if not isinstance(raw, dict):
         raise MenuError(f"{where}: must be a mapping with name and type (got {raw!r:.40})")
     unknown = [k for k in raw if k not in FIELDS]
@@ -128,18 +129,7 @@ def _button(where: str, raw: Any, top: bool) -> Button:
     name = _text(where, raw, "name", MAX_NAME_BYTES if top else MAX_SUB_NAME_BYTES)
     where = f"{where} 「{name}」"
     if "sub_button" in raw:
-        if not top:
-            raise MenuError(f"{where}: a sub-button cannot have sub_buttons of its own")
-        others = [k for k in ("type", "key", "url") if k in raw]
-        if others:
-            raise MenuError(f"{where}: a button with sub_button has no `{others[0]}`")
-        subs = raw["sub_button"]
-        if not isinstance(subs, list) or not 1 <= len(subs) <= MAX_SUB_BUTTONS:
-            count = len(subs) if isinstance(subs, list) else "no list of"
-            raise MenuError(f"{where}: {count} sub-buttons; WeChat allows 1 to {MAX_SUB_BUTTONS}")
-        return Button(name, sub_buttons=tuple(
-            _button(f"{where}, sub-button {i}", s, top=False) for i, s in enumerate(subs, 1)
-        ))  # fmt: skip
+        return _parent(where, name, raw, top)
     kind = raw.get("type")
     if kind not in TYPES:
         raise MenuError(
@@ -154,6 +144,21 @@ def _button(where: str, raw: Any, top: bool) -> Button:
     if not url.startswith(("http://", "https://")):
         raise MenuError(f"{where}: `url` must start with http:// or https://, got {url!r:.60}")
     return Button(name, kind, url)
+
+
+def _parent(where: str, name: str, raw: dict[str, Any], top: bool) -> Button:
+    """A button that opens sub-buttons: only at the top, with 1 to 5 of them and no action."""
+    if not top:
+        raise MenuError(f"{where}: a sub-button cannot have sub_buttons of its own")
+    others = [k for k in ("type", "key", "url") if k in raw]
+    if others:
+        raise MenuError(f"{where}: a button with sub_button has no `{others[0]}`")
+    subs = raw["sub_button"]
+    if not isinstance(subs, list) or not 1 <= len(subs) <= MAX_SUB_BUTTONS:
+        count = len(subs) if isinstance(subs, list) else "no list of"
+        raise MenuError(f"{where}: {count} sub-buttons; WeChat allows 1 to {MAX_SUB_BUTTONS}")
+    children = (_button(f"{where}, sub-button {i}", s, top=False) for i, s in enumerate(subs, 1))
+    return Button(name, sub_buttons=tuple(children))
 
 
 def parse_menu(data: Any, source: str = "menu") -> Menu:

@@ -27,8 +27,9 @@ NOT_READY = "档案正在准备中，请稍后再试。"
 BAD_QUERY = "没看懂这个查询，换个关键词试试？例如：" + "、".join(POPULAR)
 STORE_BUSY = "抱歉，订阅服务暂时有点忙，请稍后再试。"
 TOPIC_TOO_LONG = "主题太长啦，用一个词就好，例如：订阅 量化"
-_ISSUE_TITLE = re.compile(r"^\s*嵌入式AI简报\s*[(（]?\s*\d{4}-\d{2}-\d{2}\s*[)）]?[\s:：，,]*")
 TRY_AGAIN = "抱歉，出了点问题，请稍后再试。"
+# an issue's title as the archive has it: 嵌入式AI简报 (2021-07-01)：three highlights
+_ISSUE_TITLE = re.compile(r"^\s*嵌入式AI简报\s*[(（]?\s*\d{4}-\d{2}-\d{2}\s*[)）]?[\s:：，,]*")
 
 
 def no_result(query: str, suggestion: str | None) -> str:
@@ -59,7 +60,9 @@ def subscribed(topic: str | None, changed: bool) -> str:
 
 def unsubscribed(topic: str | None, changed: bool) -> str:
     if topic:
-        return f"已退订主题「{topic}」。" if changed else f"你没有订阅主题「{topic}」。"
+        if changed:
+            return f"已退订主题「{topic}」。"
+        return f"你没有订阅主题「{topic}」。发「我的订阅」看看你订了哪些。"
     if changed:
         return "已退订新一期推送。主题订阅不受影响，发「我的订阅」查看。"
     return "你还没有订阅新一期推送。发「订阅」即可订阅。"
