@@ -101,3 +101,21 @@ def test_without_credentials_for_the_real_api_it_says_what_to_set(
     code, _, err = neuraltalk("menu", "push")
     assert code == 1
     assert "wechat.appid and wechat.secret" in err
+
+
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        (40018, "WeChat refused the menu (40018"),
+        (48001, "the account has no such API"),
+    ],
+)
+def test_a_menu_wechat_refuses_is_one_line_saying_why(
+    rehearsal: str, neuraltalk: Run, tmp_path: Path, code: int, line: str
+) -> None:
+    neuraltalk("init")
+    faults = json.dumps({"fail_all": code}).encode()
+    request = urllib.request.Request(f"{rehearsal}/_mock/faults", data=faults, method="POST")
+    urllib.request.urlopen(request, timeout=5).close()
+    status, _, err = neuraltalk("menu", "push")
+    assert status == 1 and line in err and err.count("\n") == 1
