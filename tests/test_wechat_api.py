@@ -12,7 +12,7 @@ from aiohttp import web
 from wechat_api_support import CUSTOM, FAST, SECRET, make_api, set_faults
 
 from bot.config import WechatSettings
-from bot.credentials import api_from_settings
+from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
 from bot.wechat.api import (
     ERR_BAD_ANSWER,
@@ -234,9 +234,10 @@ async def test_tags_are_chunked_by_50_and_listed_page_by_page(mock, session):
     assert [t.count for t in await api.tags()] == [60]
 
 
-async def test_from_settings_needs_credentials_only_for_the_real_api(mock, session):
+async def test_credentials_are_needed_only_for_the_real_api(mock, session):
     with pytest.raises(UserError, match=r"wechat\.appid"):
-        api_from_settings(session, WechatSettings(), MemoryTokenStore())
+        check_credentials(WechatSettings())
     rehearsal = WechatSettings(api_base_url=mock.url)  # the fake takes any appid and secret
+    check_credentials(rehearsal)
     await api_from_settings(session, rehearsal, MemoryTokenStore()).send_text("o1", "hi")
     assert [r.openid for r in mock.log] == ["o1"]
