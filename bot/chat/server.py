@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from bot import eventloop
 from bot.chat.app import CONNECTIONS, create_app
 from bot.chat.connections import quiet_emfile
 from bot.chat.verify import mode_of
@@ -82,4 +83,4 @@ def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
             print(chat_hint(settings))
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(settings, debug, announce))
+        eventloop.run(_serve_forever(settings, debug, announce))
