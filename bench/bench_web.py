@@ -42,7 +42,8 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def pin(cpu: int) -> None:
-    if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
+    """Run on that CPU only (-1: wherever the system likes)."""
+    if hasattr(os, "sched_setaffinity") and 0 <= cpu < (os.cpu_count() or 1):
         os.sched_setaffinity(0, {cpu})
 
 
@@ -52,9 +53,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(port: int, settings: Settings) -> None:
+def serve(port: int, settings: Settings, cpu: int) -> None:
     """The server process: the webhook's application with the archive's pages."""
-    pin(0)
+    pin(cpu)
     from bot import web as web_archive
     from bot.chat.app import create_app
     from bot.chat.server import serve as serve_app
@@ -94,15 +95,15 @@ async def _load(urls: list[str], seconds: float) -> tuple[float, list[float], in
     return took, latencies, failed
 
 
-def load_process(urls: list[str], seconds: float, q: mp.Queue) -> None:
-    pin(1)
+def load_process(urls: list[str], seconds: float, q: mp.Queue, cpu: int) -> None:
+    pin(cpu)
     q.put(asyncio.run(_load(urls, seconds)))
 
 
-def with_aiohttp(urls: list[str], seconds: float) -> dict[str, float]:
+def with_aiohttp(urls: list[str], seconds: float, cpu: int) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()
-    process = ctx.Process(target=load_process, args=(urls, seconds, q))
+    process = ctx.Process(target=load_process, args=(urls, seconds, q, cpu))
     process.start()
     took, latencies, failed = q.get()
     process.join()
@@ -111,11 +112,11 @@ def with_aiohttp(urls: list[str], seconds: float) -> dict[str, float]:
             "p99": latencies[int(len(latencies) * 0.99)], "failed": failed}  # fmt: skip
 
 
-def with_wrk(url: str, seconds: float) -> dict[str, float]:
-    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+def with_wrk(url: str, seconds: float, cpu: int) -> dict[str, float]:
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(int(seconds), 1)}s", "--latency",
                "-H", "Accept-Encoding: gzip", url]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True,
-                         preexec_fn=lambda: pin(1)).stdout  # fmt: skip
+                         preexec_fn=lambda: pin(cpu)).stdout  # fmt: skip
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     for name, percent in (("p50", "50"), ("p99", "99")):
         value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
@@ -125,9 +126,9 @@ def with_wrk(url: str, seconds: float) -> dict[str, float]:
     return figures
 
 
-def start_server(settings: Settings) -> tuple[mp.Process, int]:
+def start_server(settings: Settings, cpu: int) -> tuple[mp.Process, int]:
     port = free_port()
-    process = mp.get_context("spawn").Process(target=serve, args=(port, settings))
+    process = mp.get_context("spawn").Process(target=serve, args=(port, settings, cpu))
     process.start()
     import urllib.request
 
@@ -154,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per page")
     parser.add_argument("--no-wrk", action="store_true", help="the aiohttp client, not wrk")
+    parser.add_argument("--no-pin", action="store_true", help="leave both processes unpinned")
     args = parser.parse_args()
     from index.ingest import ingest
 
@@ -164,16 +166,18 @@ def main() -> None:
             archive={"index_dir": f"{tmp}/index", "issues_dir": str(CORPUS)},
             storage={"url": f"sqlite:///{tmp}/nt.db"},
         )
-        process, port = start_server(settings)
+        server_cpu, client_cpu = (-1, -1) if args.no_pin else (0, 1)
+        process, port = start_server(settings, server_cpu)
         try:
-            rows = run_all(f"http://127.0.0.1:{port}", largest, args.seconds, args.no_wrk)
+            base = f"http://127.0.0.1:{port}"
+            rows = run_all(base, largest, args.seconds, args.no_wrk, client_cpu)
         finally:
             process.terminate()
             process.join(10)
     report(rows, args.seconds)
 
 
-def run_all(base: str, largest: str, seconds: float, no_wrk: bool) -> list[tuple]:
+def run_all(base: str, largest: str, seconds: float, no_wrk: bool, cpu: int) -> list[tuple]:
     wrk = shutil.which("wrk") is not None and not no_wrk
     pages = [
         ("/", "/", 20),
@@ -184,11 +188,14 @@ def run_all(base: str, largest: str, seconds: float, no_wrk: bool) -> list[tuple
     rows = []
     for name, path, target in pages:
         plain, squeezed = sizes(base + path)  # also renders it once: the cached page is measured
-        figures = with_wrk(base + path, seconds) if wrk else with_aiohttp([base + path], seconds)
+        if wrk:
+            figures = with_wrk(base + path, seconds, cpu)
+        else:
+            figures = with_aiohttp([base + path], seconds, cpu)
         rows.append((name, "wrk" if wrk else "aiohttp", plain, squeezed, figures, target))
     pairs = [f"{a} {b}" for a, b in itertools.permutations(TOPICS, 2)]
     distinct = [f"{base}/search?q={quote(q)}" for q in pairs]
-    figures = with_aiohttp(distinct, seconds)
+    figures = with_aiohttp(distinct, seconds, cpu)
     rows.append(("search, each query new", "aiohttp", 0, 0, figures, 50))
     return rows
 

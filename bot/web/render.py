@@ -17,13 +17,28 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+ENTITY = r"&(?:amp|lt|gt|#34|#39);"  # what markupsafe.escape writes: never cut by a <mark>
+
 
 @lru_cache(maxsize=256)
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    kept = sorted({w for w in words if w.strip()}, key=len, reverse=True)  # longest first
+    """Entities first, then the escaped words, longest first, any case."""
+    kept = sorted({str(escape(w)) for w in words if w.strip()}, key=len, reverse=True)
     if not kept:
         return None
-    return re.compile("|".join(re.escape(w) for w in kept), re.IGNORECASE)
+    return re.compile(f"({ENTITY})|" + "|".join(re.escape(w) for w in kept), re.IGNORECASE)
+
+
+def _mark(found: re.Match[str]) -> str:
+    return found.group() if found.group(1) else f"<mark>{found.group()}</mark>"
+
+
+def marked(text: str, words: Sequence[str] | None = None) -> Markup:
+    """`text` escaped, then each occurrence of one of `words` in <mark> (one pass over the
+    escaped text; an entity such as &amp; is matched first, so a word never cuts one)."""
+    escaped = str(escape(text))
+    pattern = _pattern(tuple(words)) if words else None
+    return Markup(escaped if pattern is None else pattern.sub(_mark, escaped))
 
 
 URL = re.compile(r"https?://[^\s<>\"'，。；、）】》]+", re.IGNORECASE)
@@ -31,6 +46,8 @@ URL = re.compile(r"https?://[^\s<>\"'，。；、）】》]+", re.IGNORECASE)
 
 def rich(text: str, words: Sequence[str] | None = None) -> Markup:
     """`text` escaped, its http(s) addresses linked, the words marked outside them."""
+    if "://" not in text:
+        return marked(text, words)
     parts: list[Markup] = []
     last = 0
     for found in URL.finditer(text):
@@ -39,21 +56,6 @@ def rich(text: str, words: Sequence[str] | None = None) -> Markup:
         parts.append(Markup('<a href="%s" rel="noopener nofollow">%s</a>') % (url, url))
         last = found.start() + len(url)
     parts.append(marked(text[last:], words))
-    return Markup("").join(parts)
-
-
-def marked(text: str, words: Sequence[str] | None = None) -> Markup:
-    """`text` escaped, each occurrence of one of `words` in <mark>."""
-    pattern = _pattern(tuple(words)) if words else None
-    if pattern is None:
-        return escape(text)
-    parts: list[Markup] = []
-    last = 0
-    for found in pattern.finditer(text):
-        parts.append(escape(text[last : found.start()]))
-        parts.append(Markup("<mark>%s</mark>") % found.group())
-        last = found.end()
-    parts.append(escape(text[last:]))
     return Markup("").join(parts)
 
 
@@ -69,6 +71,7 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # the templates are part of the package: no stat per page
         )
         self.env.filters["mark"] = marked
         self.env.filters["rich"] = rich

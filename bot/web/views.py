@@ -9,6 +9,7 @@ are kept: a `javascript:` URL in an issue becomes plain text.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from index.parse import Issue
 from index.search import Archive, Hit
 
 EXCERPT_CHARS = 110
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def safe_url(url: str) -> str:
@@ -28,7 +30,7 @@ def safe_url(url: str) -> str:
     except ValueError:
         return ""
     ok = parts.scheme.lower() in ("http", "https") and parts.netloc
-    return url if ok and not any(ord(c) < 32 for c in url) else ""
+    return url if ok and not CONTROL.search(url) else ""
 
 
 @dataclass(frozen=True)
