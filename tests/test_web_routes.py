@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from web_support import Page, web_app, web_settings
+from web_support import PUBLIC, Page, web_app, web_settings
+from wechat_messages import TOKEN, WeChat
 
+from bot.config import load_settings
 from bot.store.store import Store
 from index.ingest import ingest
 from index.parse import parse_file
@@ -180,3 +182,28 @@ async def test_without_an_index_the_pages_say_so(
     response = await client.get("/")
     assert response.status == 503
     assert "neuraltalk ingest" in await response.text()
+
+
+async def test_with_public_url_the_bots_full_text_link_is_our_own_page(
+    aiohttp_client: Client, corpus_index: Path, corpus_dir: Path, store: Store, tmp_path: Path
+) -> None:
+    env = {
+        "NEURALTALK_SERVER_PUBLIC_URL": PUBLIC + "/",
+        "NEURALTALK_WECHAT_TOKEN": TOKEN,
+        "NEURALTALK_ARCHIVE_INDEX_DIR": str(corpus_index),
+        "NEURALTALK_ARCHIVE_ISSUES_DIR": str(corpus_dir),
+    }
+    settings = load_settings(env=env)  # archive.issue_url left to its default
+    client = await aiohttp_client(web_app(settings, Archive.open(corpus_index), store))
+    wechat = WeChat(client)
+    answer = await wechat.say("2020-11-30")
+    for _ in range(10):  # the issue's pages, until the last one with its 全文 line
+        assert answer.text is not None
+        if "全文：" in answer.text:
+            break
+        answer = await wechat.say("更多")
+    assert answer.text is not None
+    link = answer.text.split("全文：")[1].split()[0]
+    assert link == f"{PUBLIC}/issues/2020-11-30"
+    page, _ = await get_page(client, link.removeprefix(PUBLIC))
+    assert page.h1.startswith("嵌入式AI简报 (2020-11-30)")
