@@ -13,6 +13,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -92,6 +93,12 @@ def accepts_gzip(header: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=16)
+def http_date(stamp: float) -> str:
+    """An HTTP date (Last-Modified); one per generation, so formatted once."""
+    return formatdate(stamp, usegmt=True)
+
+
 def _not_modified(request: web.Request, page: Page, modified: float) -> bool:
     match = request.headers.get("If-None-Match")
     if match is not None:  # it wins over If-Modified-Since (RFC 9110)
@@ -112,7 +119,7 @@ def respond(request: web.Request, page: Page, modified: float) -> web.Response:
         "ETag": page.etag,
         "Cache-Control": page.cache_control,
         "Vary": "Accept-Encoding",
-        "Last-Modified": formatdate(modified, usegmt=True),
+        "Last-Modified": http_date(modified),
     }
     if (
         page.status == 200
