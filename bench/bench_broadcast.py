@@ -50,8 +50,9 @@ BIN = Path(sys.executable).parent
 FAKE = (
     "import json, sys; from aiohttp import web; "
     "from bot.fake_wechat.server import create_mock_app; "
+    "from bot.eventloop import new_event_loop; "
     "web.run_app(create_mock_app(json.loads(sys.argv[2])), host='127.0.0.1', "
-    "port=int(sys.argv[1]), print=None, access_log=None)"
+    "port=int(sys.argv[1]), print=None, access_log=None, loop=new_event_loop())"
 )
 CALM = {"latency": 0.02}
 FAULTS = {  # the faults run: what goes wrong, then kill -9 three times and resume

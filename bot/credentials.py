@@ -29,7 +29,6 @@ def api_from_settings(
     token_store: TokenStore,
     retry: RetryPolicy | None = None,
 ) -> WeChatAPI:
-    """The client for settings.wechat; the real API needs wechat.appid and wechat.secret."""
-    check_credentials(wechat)
+    """The client for settings.wechat (check_credentials first: the real API needs them)."""
     w = wechat
     return WeChatAPI(session, w.api_base_url, w.appid, w.secret, token_store, retry=retry)

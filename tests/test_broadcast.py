@@ -17,7 +17,8 @@ from broadcast_support import (
     received,
 )
 
-from bot.broadcast.run import Request, run_broadcast
+from bot.broadcast.request import Request
+from bot.broadcast.run import run_broadcast
 from bot.errors import UserError
 from bot.fake_wechat.server import serve_mock
 from bot.store.store import Store
@@ -58,10 +59,10 @@ async def test_auto_broadcast_reaches_each_once_with_their_text(
     people = await populate(store_url)
     async with serve_mock() as mock:
         settings = make_settings(sample_index, store_url, mock.url, account_type="service")
-        assert await run_broadcast(settings, Request(ISSUE, yes=True)) == 0
+        assert await run_broadcast(settings, Request.of(settings, ISSUE, yes=True)) == 0
         log = await mock_log(mock.url)
         with pytest.raises(UserError, match="never sent again"):
-            await run_broadcast(settings, Request(ISSUE, yes=True))
+            await run_broadcast(settings, Request.of(settings, ISSUE, yes=True))
         assert len(await mock_log(mock.url)) == len(log)
     got = received(log)
     reachable = people["inside"] + people["topic"] + people["outside"]
@@ -94,7 +95,7 @@ async def test_faults_never_make_a_duplicate_and_recipient_errors_are_recorded(
     }
     async with serve_mock(faults) as mock:
         settings = make_settings(sample_index, store_url, mock.url, account_type="service")
-        code = await run_broadcast(settings, Request(ISSUE, yes=True))
+        code = await run_broadcast(settings, Request.of(settings, ISSUE, yes=True))
         log = await mock_log(mock.url)
         assert mock.token_calls >= 2  # the token expired midway and was renewed
     got = received(log)
@@ -126,12 +127,12 @@ async def test_fatal_error_stops_with_unsent_left_pending_then_resumes(
     people = await populate(store_url)
     async with serve_mock({"fail_all": 48001}) as mock:
         settings = make_settings(sample_index, store_url, mock.url, account_type="service")
-        assert await run_broadcast(settings, Request(ISSUE, yes=True)) == 1
+        assert await run_broadcast(settings, Request.of(settings, ISSUE, yes=True)) == 1
         assert await mock_log(mock.url) == []
         counts = await counts_of(store_url)
         assert counts == {"pending": 39, "skipped": 3}
         mock.set_faults(type(mock.faults)())
-        assert await run_broadcast(settings, Request(ISSUE, yes=True)) == 0
+        assert await run_broadcast(settings, Request.of(settings, ISSUE, yes=True)) == 0
         got = received(await mock_log(mock.url))
     assert got == {o: 1 for o in people["inside"] + people["topic"] + people["outside"]}
 
@@ -143,8 +144,8 @@ async def test_two_broadcasters_on_one_campaign_never_overlap(
     async with serve_mock({"latency": 0.02}) as mock:
         settings = make_settings(sample_index, store_url, mock.url, account_type="service")
         first, second = await asyncio.gather(
-            run_broadcast(settings, Request(ISSUE, yes=True)),
-            run_broadcast(settings, Request(ISSUE, yes=True)),
+            run_broadcast(settings, Request.of(settings, ISSUE, yes=True)),
+            run_broadcast(settings, Request.of(settings, ISSUE, yes=True)),
             return_exceptions=True,
         )
         got = received(await mock_log(mock.url))
@@ -162,7 +163,10 @@ async def test_subscription_account_mass_sends_to_the_tag_kept_in_step(
     async with serve_mock() as mock:
         mock.tags[7] = ("neuraltalk-subscribers", {"stranger": None})
         settings = make_settings(sample_index, store_url, mock.url, account_type="subscription")
-        assert await run_broadcast(settings, Request(ISSUE, channel="mass", yes=True)) == 0
+        assert (
+            await run_broadcast(settings, Request.of(settings, ISSUE, channel="mass", yes=True))
+            == 0
+        )
         log = await mock_log(mock.url)
     got = received(log)
     assert got == {o: 1 for o in people["inside"] + people["outside"]}

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient
 from broadcast_support import ISSUE, add_subscribers, fresh_store_url, make_settings
 from wechat_messages import APPID, TOKEN, WeChat
 
-from bot.broadcast.run import Request, run_broadcast, run_campaigns
+from bot.broadcast.request import Request
+from bot.broadcast.run import run_broadcast, run_campaigns
 from bot.chat.app import create_app
 from bot.fake_wechat.server import serve_mock
 from bot.store.store import Store
@@ -37,7 +38,10 @@ async def test_the_event_updates_the_mass_campaign_totals(
             await add_subscribers(store, 5, "out", last_interaction=timedelta(days=5))
         finally:
             await store.close()
-        assert await run_broadcast(settings, Request(ISSUE, channel="mass", yes=True)) == 0
+        assert (
+            await run_broadcast(settings, Request.of(settings, ISSUE, channel="mass", yes=True))
+            == 0
+        )
     [before] = await run_campaigns(settings)
     [msg_id] = before["mass"]["msg_ids"]
     assert before["mass"]["total"] is None  # WeChat has not reported yet

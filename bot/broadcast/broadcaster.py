@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.broadcast.compose import Composer
-from bot.broadcast.custom import CustomLane, Tally
+from bot.broadcast.custom import CustomLane
 from bot.broadcast.mass import MassLane
 from bot.broadcast.plan import route, text_for
+from bot.broadcast.request import Job, Request, Tally
 from bot.errors import UserError
 from bot.store.campaigns import Campaign, CampaignCounts, lease_owner_name
 from bot.store.deliveries import PlannedDelivery
@@ -36,18 +37,6 @@ from bot.wechat.api import FatalError, WeChatAPI
 
 LEASE_SECONDS = 30.0
 PLAN_PAGE = 1000
-
-
-@dataclass
-class Run:
-    """What one `neuraltalk broadcast` run is asked to do."""
-
-    channel: str = "auto"
-    account_type: str = "subscription"
-    concurrency: int = 20
-    rate: float = 0.0
-    retry_in_doubt: bool = False
-    forget_in_doubt: bool = False
 
 
 @dataclass
@@ -107,12 +96,12 @@ class Broadcaster:
     """Runs (or resumes) one campaign with the lease held; see the module docstring."""
 
     def __init__(
-        self, store: Store, api: WeChatAPI, campaign: Campaign, texts: dict[str, str], run: Run
+        self, store: Store, api: WeChatAPI, campaign: Campaign, texts: dict[str, str], req: Request
     ) -> None:
-        self.store, self.api, self.campaign, self.opts = store, api, campaign, run
-        self.texts = texts
+        self.store, self.campaign, self.req = store, campaign, req
         self.owner = lease_owner_name()
-        self.report = Report(campaign)
+        self.job = Job(req, store, api, campaign, self.owner, texts)
+        self.report = Report(campaign, self.job.tally)
         self.lane: CustomLane | None = None
 
     def interrupt(self, signal_name: str) -> None:
@@ -131,7 +120,7 @@ class Broadcaster:
         renewer = asyncio.create_task(self._renew())
         started = time.monotonic()
         try:
-            self.campaign = await self.store.start_campaign(self.campaign.id)
+            self.campaign = self.job.campaign = await self.store.start_campaign(self.campaign.id)
             await self._send(on_progress)
         finally:
             renewer.cancel()
@@ -158,21 +147,13 @@ class Broadcaster:
             await self.store.renew_lease(self.campaign.id, self.owner, LEASE_SECONDS)
 
     async def _send(self, on_progress: Callable[[Report], None]) -> None:
-        cid, opts, report = self.campaign.id, self.opts, self.report
-        if opts.retry_in_doubt:
+        cid, report = self.campaign.id, self.report
+        if self.req.retry_in_doubt:
             report.requeued = await self.store.retry_in_doubt(cid)
-        if opts.forget_in_doubt:
+        if self.req.forget_in_doubt:
             report.forgotten = await self.store.forget_in_doubt(cid)
-        lane = self.lane = CustomLane(
-            self.store, self.api, cid, self.owner, self.texts,
-            concurrency=opts.concurrency, rate=opts.rate, auto=self.campaign.channel == "auto",
-            account_type=opts.account_type,
-            tally=report.tally, on_progress=lambda: on_progress(report),
-        )  # fmt: skip
-        mass = MassLane(
-            self.store, self.api, self.campaign, self.owner, self.texts, opts.account_type,
-            report.tally,
-        )  # fmt: skip
+        lane = self.lane = CustomLane(self.job, on_progress=lambda: on_progress(report))
+        mass = MassLane(self.job)
         try:
             await lane.run()
             if not report.interrupted:

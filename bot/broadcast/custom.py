@@ -18,34 +18,20 @@ halt() stops the lane: nothing new is started, what is in flight finishes.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
 from bot.broadcast.plan import mass_route
+from bot.broadcast.request import Job
 from bot.errors import UserError
 from bot.store.deliveries import Claimed, Outcome
 from bot.store.store import Store
-from bot.wechat.api import AnswerLost, FatalError, RecipientError, TransientError, WeChatAPI
+from bot.wechat.api import AnswerLost, FatalError, RecipientError, TransientError
 
 UNFOLLOWED, OUTSIDE_WINDOW = 43004, 45015
 GATHER = 0.003  # seconds the ledger waits for more when fewer than `batch` are waiting
 LOST = "the answer was lost after the request went out: WeChat may have delivered it"
-
-
-@dataclass
-class Tally:
-    """What one run did, for the progress display and the end report."""
-
-    sent: int = 0
-    failed: Counter[int] = field(default_factory=Counter)
-    rerouted: int = 0
-    in_doubt: int = 0
-    unsubscribed: int = 0
-    mass_sent: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
 
 
 def limiter_for(rate: float) -> AsyncLimiter | None:
@@ -125,27 +111,14 @@ class Ledger:
 class CustomLane:
     """Sends one campaign's pending custom deliveries; run() returns when none is left."""
 
-    def __init__(
-        self,
-        store: Store,
-        api: WeChatAPI,
-        campaign_id: int,
-        owner: str,
-        texts: dict[str, str],
-        *,
-        concurrency: int,
-        rate: float,
-        auto: bool,
-        account_type: str,
-        tally: Tally,
-        on_progress: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.store, self.api, self.campaign_id, self.texts = store, api, campaign_id, texts
-        self.owner = owner
-        self.concurrency, self.window = concurrency, 2 * concurrency
-        self.limiter = limiter_for(rate)
-        self.auto, self.tally, self.on_progress = auto, tally, on_progress
-        self.account_type = account_type
+    def __init__(self, job: Job, on_progress: Callable[[], None] = lambda: None) -> None:
+        self.job, self.on_progress = job, on_progress
+        self.store, self.api, self.texts, self.tally = job.store, job.api, job.texts, job.tally
+        self.campaign_id, self.owner = job.campaign.id, job.owner
+        self.concurrency = job.request.concurrency
+        self.window = 2 * self.concurrency
+        self.limiter = limiter_for(job.request.rate)
+        self.auto = job.campaign.channel == "auto"
         self.stop: Exception | None = None
         self.halted = asyncio.Event()
         self._streak = 0
@@ -267,7 +240,7 @@ class CustomLane:
 
     def _mass_can_take(self, delivery: Claimed) -> bool:
         """Whether the mass lane can send this recipient's text (plan.mass_route's rule)."""
-        return mass_route(delivery.digest_key, self.account_type).channel == "mass"
+        return mass_route(delivery.digest_key, self.job.request.account_type).channel == "mass"
 
     def _count(self, outcome: Outcome) -> None:
         t = self.tally

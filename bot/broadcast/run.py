@@ -1,6 +1,6 @@
 """`neuraltalk broadcast` from flags to report: find the issue, dry-run, preview, ask, send.
 
-bot/cli/broadcast.py's broadcast_command() calls run_broadcast(); the display (progress and the
+bot/cli/broadcast.py builds the Request and calls run_broadcast(); the display (progress and the
 end report) is bot/broadcast/view.py's.
 """
 
@@ -12,18 +12,18 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import click
 
+from bot.archive import open_archive
 from bot.broadcast import view
-from bot.broadcast.broadcaster import Broadcaster, Run, plan, texts_for
+from bot.broadcast.broadcaster import Broadcaster, plan, texts_for
 from bot.broadcast.compose import Composer
 from bot.broadcast.plan import PlanCounts, plan_counts
+from bot.broadcast.request import Request
 from bot.config import Settings
 from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
@@ -36,26 +36,12 @@ from index.search import Archive, IssueSummary
 STATUSES = tuple(DeliveryStatus)
 
 
-@dataclass(frozen=True)
-class Request:
-    issue: str
-    channel: str = "auto"
-    dry_run: bool = False
-    preview: str | None = None
-    yes: bool = False
-    rate: float | None = None
-    concurrency: int | None = None
-    retry_in_doubt: bool = False
-    forget_in_doubt: bool = False
-
-
 GRACE = 5.0  # seconds the requests in flight get after Ctrl-C / SIGTERM
 
 
 def open_issue(settings: Settings, date: str) -> tuple[Archive, IssueSummary]:
     """The archive and the ingested issue of that date; UserError naming the newest ones."""
-    synonyms = Path(settings.archive.synonyms) if settings.archive.synonyms else None
-    archive = Archive.open(Path(settings.archive.index_dir), synonyms)
+    archive = open_archive(settings)
     summary = archive.issue(date)
     if summary is None:
         newest = ", ".join(i.date for i in archive.issues()[:5]) or "none"
@@ -90,10 +76,6 @@ async def run_broadcast(settings: Settings, req: Request) -> int:
 
 
 async def _run(settings: Settings, req: Request, store: Store, composer: Composer) -> int:
-    account = settings.wechat.account_type
-    concurrency = req.concurrency or settings.broadcast.concurrency
-    if req.retry_in_doubt and req.forget_in_doubt:
-        raise UserError("--retry-in-doubt and --forget-in-doubt exclude each other: choose one")
     if req.dry_run:
         await _dry_run(settings, store, composer, req)
         return 0
@@ -106,20 +88,12 @@ async def _run(settings: Settings, req: Request, store: Store, composer: Compose
         except WeChatError as exc:
             url = settings.wechat.api_base_url
             raise UserError(f"preview not sent: the WeChat API at {url} failed: {exc}") from None
-    campaign = await _campaign(store, composer, req, account)
-    run = Run(
-        channel=campaign.channel,
-        account_type=account,
-        concurrency=concurrency,
-        rate=settings.broadcast.rate if req.rate is None else req.rate,
-        retry_in_doubt=req.retry_in_doubt,
-        forget_in_doubt=req.forget_in_doubt,
-    )
-    async with wechat_api(settings, store, concurrency) as api:
+    campaign = await _campaign(store, composer, req)
+    async with wechat_api(settings, store, req.concurrency) as api:
         counts = await store.campaign_counts(campaign.id)
         total = counts.by_status.get("pending", 0) + (counts.in_doubt if req.retry_in_doubt else 0)
         texts = await texts_for(store, campaign, composer)
-        broadcaster = Broadcaster(store, api, campaign, texts, run)
+        broadcaster = Broadcaster(store, api, campaign, texts, req)
         with view.Progress(total) as bar, _signals(broadcaster):
             report = await broadcaster.run(bar.update)
     view.report(report)
@@ -128,9 +102,8 @@ async def _run(settings: Settings, req: Request, store: Store, composer: Compose
 
 async def _dry_run(settings: Settings, store: Store, composer: Composer, req: Request) -> None:
     """The plan and the texts; then whether a real run could send (credentials, the API)."""
-    account = settings.wechat.account_type
-    counts = await _count(store, composer, req.channel, account)
-    view.dry_run(req.issue, req.channel, account, counts)
+    counts = await _count(store, composer, req)
+    view.dry_run(req.issue, req.channel, req.account_type, counts)
     await _refused_for(store, req.issue)
     try:
         check_credentials(settings.wechat)
@@ -207,12 +180,12 @@ def _ask(question: str, yes: bool) -> None:
         raise click.exceptions.Abort()
 
 
-async def _count(store: Store, composer: Composer, channel: str, account: str) -> PlanCounts:
+async def _count(store: Store, composer: Composer, req: Request) -> PlanCounts:
     pages = store.subscriber_pages(active_only=True, page_size=1000)
-    return await plan_counts(pages, composer, channel, account, datetime.now(UTC))
+    return await plan_counts(pages, composer, req.channel, req.account_type, datetime.now(UTC))
 
 
-async def _campaign(store: Store, composer: Composer, req: Request, account: str) -> Campaign:
+async def _campaign(store: Store, composer: Composer, req: Request) -> Campaign:
     """The campaign to run: an unfinished one resumed, or a new one planned after asking."""
     issue = composer.issue.date
     for other, counts in await store.list_campaigns():
@@ -231,20 +204,20 @@ async def _campaign(store: Store, composer: Composer, req: Request, account: str
             )
         if other.planned_at is None:  # stopped while planning: planning again is safe
             _ask(f"Finish planning campaign #{other.id} for {issue} and send it?", req.yes)
-            await plan(store, other, composer, account)
+            await plan(store, other, composer, req.account_type)
             return other
         if await store.end_dead_lease(other.id):  # killed: its 'sending' are in doubt
             counts = await store.campaign_counts(other.id)
         view.resume(other, counts, req.retry_in_doubt)
         _ask(f"Resume campaign #{other.id}?", req.yes)
         return other
-    planned = await _count(store, composer, req.channel, account)
+    planned = await _count(store, composer, req)
     view.plan(issue, req.channel, planned)
     if planned.recipients == 0:
         raise UserError(f"nobody to send {issue} to on channel {req.channel}: nothing was recorded")
     _ask(f"Send {issue} to {planned.recipients} recipients?", req.yes)
     campaign = await store.campaign_for(issue, req.channel)
-    await plan(store, campaign, composer, account)
+    await plan(store, campaign, composer, req.account_type)
     return campaign
 
 

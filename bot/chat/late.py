@@ -16,7 +16,7 @@ import aiohttp
 
 from bot.chat.sessions import TTLCache
 from bot.config import WechatSettings
-from bot.credentials import api_from_settings
+from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
 from bot.wechat.access_token import TokenStore
 from bot.wechat.api import WeChatAPI
@@ -40,14 +40,13 @@ class LateReplies:
         """The API client, when settings can send (wechat.appid/secret, or a fake API)."""
         if tokens is None or not wechat.appid:
             return
-        session = aiohttp.ClientSession()
         try:
-            self.api = api_from_settings(session, wechat, tokens)
+            check_credentials(wechat)
         except UserError as exc:
             log.info("late replies will not be sent: %s", exc)
-            await session.close()
             return
-        self._session = session
+        self._session = aiohttp.ClientSession()
+        self.api = api_from_settings(self._session, wechat, tokens)
 
     def pending(self, key: str) -> bool:
         return self._keys.get(key) is not None

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from bot import eventloop
 from bot.chat.app import CONNECTIONS, Pages, create_app
 from bot.chat.connections import quiet_emfile
 from bot.chat.verify import mode_of
@@ -90,4 +91,4 @@ def run(
             print(chat_hint(settings))
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(settings, debug, announce, pages))
+        eventloop.run(_serve_forever(settings, debug, announce, pages))

@@ -1,7 +1,7 @@
 """The archive commands of `neuraltalk`: parse one issue, ingest issues, search the archive.
 
 Each returns the exit code (0 ok, 1 something failed). Errors meant for a person are raised as
-index.errors.ArchiveError subclasses, which cli/main.py prints as one line. Imports stay inside the
+index.errors.ArchiveError subclasses, which cli/group.py prints as one line. Imports stay inside the
 functions so that `neuraltalk search` starts fast (no jieba dictionary, no web server).
 """
 
@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
+
+from bot.cli.group import Context, pass_ctx
 from bot.config import Settings
 
 SUMMARY_CHARS = 120
@@ -21,10 +24,6 @@ def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
-
-
-def _synonyms_path(settings: Settings) -> Path | None:
-    return Path(settings.archive.synonyms) if settings.archive.synonyms else None
 
 
 def parse_command(path: Path, as_json: bool) -> int:
@@ -93,9 +92,9 @@ def _print_ingest_table(report: Any) -> None:
 
 def search_command(settings: Settings, query: str, as_json: bool, limit: int, offset: int) -> int:
     """`neuraltalk search QUERY [--json] [--limit N] [--offset K]`."""
-    from index.search import Archive
+    from bot.archive import open_archive
 
-    archive = Archive.open(Path(settings.archive.index_dir), _synonyms_path(settings))
+    archive = open_archive(settings)
     try:
         result = archive.search(query, limit=limit, offset=offset)
     finally:
@@ -142,3 +141,49 @@ def _many(count: int, noun: str) -> str:
 def _shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the issue as JSON.")
+@pass_ctx
+def parse(ctx: Context, file: str, as_json: bool) -> None:
+    """Parse one newsletter issue and print its entries."""
+    sys.exit(parse_command(Path(file), as_json=as_json))
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@pass_ctx
+def ingest(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Parse and index issues (files or folders; default: archive.issues_dir)."""
+    sys.exit(ingest_command(ctx.settings, [Path(p) for p in paths]))
+
+
+@click.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many results to show.",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="How many results to skip (for the next page).",
+)
+@pass_ctx
+def search(ctx: Context, query: tuple[str, ...], as_json: bool, limit: int, offset: int) -> None:
+    """Search the archive."""
+    code = search_command(
+        ctx.settings, " ".join(query), as_json=as_json, limit=limit, offset=offset
+    )
+    sys.exit(code)

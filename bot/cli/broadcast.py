@@ -1,220 +1,69 @@
-"""The `neuraltalk subscribers`, `broadcast` and `campaigns` commands (called from main.py)."""
+"""`neuraltalk broadcast ISSUE` and `neuraltalk campaigns`: the broadcast's side.
+
+The flags become one bot.broadcast.request.Request, handed to bot.broadcast.run.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any, TypeVar
+import sys
+from typing import Any
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from bot.config import Settings
-from bot.errors import UserError
-
-T = TypeVar("T")
-TABLE_ROWS = 1000  # the table shows this many; --json lists everyone
-TIME = "%Y-%m-%d %H:%M"  # both times of the subscribers table, in UTC
-
-# =============================================================================================
-# `neuraltalk subscribers [--json]`, `subscribers add OPENID [--topic T]`, `subscribers remove`
-# (the store's side). Keep these functions together here; the broadcast and campaigns
-# commands follow below.
-# =============================================================================================
+from bot import eventloop
+from bot.cli.group import Context, pass_ctx
 
 
-def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the store of storage.url (a rehearsal's own, see rehearsal.py), run `work(store)`."""
-    from bot.rehearsal import storage_settings
-    from bot.store.store import Store
+@click.command()
+@click.argument("issue")
+@click.option(
+    "--channel",
+    type=click.Choice(["auto", "custom", "mass"]),
+    default="auto",
+    show_default=True,
+    help="custom: one message each; mass: WeChat's mass send; auto: custom, else mass.",
+)
+@click.option("--dry-run", is_flag=True, help="Show recipients and texts; send nothing.")
+@click.option("--preview", metavar="OPENID", help="Send to this one openid only.")
+@click.option("--yes", is_flag=True, help="Do not ask before sending.")
+@click.option("--rate", type=float, help="Messages per second (0: no limit).")
+@click.option("--concurrency", type=click.IntRange(1, 1000), help="Sends in flight at once.")
+@click.option(
+    "--retry-in-doubt", is_flag=True, help="Re-send the deliveries in doubt (maybe delivered)."
+)
+@click.option(
+    "--forget-in-doubt", is_flag=True, help="Count the deliveries in doubt as delivered; finish."
+)
+@pass_ctx
+def broadcast(ctx: Context, issue: str, **flags: Any) -> None:
+    """Send an ingested issue to its subscribers.
 
-    settings = storage_settings(settings)
-
-    async def run() -> T:
-        store = await Store.open(settings.storage.url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def subscriber_json(sub: Any) -> dict[str, Any]:
-    """One subscriber as `neuraltalk subscribers --json` prints it."""
-    return {
-        "openid": sub.openid,
-        "status": sub.status,
-        "all_issues": sub.all_issues,
-        "topics": list(sub.topics),
-        "subscribed_at": _iso(sub.subscribed_at),
-        "last_interaction": _iso(sub.last_interaction),
-    }
-
-
-def subscribers_command(settings: Settings, as_json: bool) -> int:
-    """List subscribers and the counts; --json streams them, page by page."""
-
-    async def work(store: Any) -> int:
-        if as_json:
-            await _print_json(store)
-        else:
-            await _print_table(store)
-        return 0
-
-    return _with_store(settings, work)
-
-
-async def _print_json(store: Any) -> None:
-    click.echo('{"subscribers": [', nl=False)
-    first = True
-    async for page in store.subscriber_pages(page_size=1000):
-        for sub in page:
-            separator = "\n  " if first else ",\n  "
-            click.echo(separator + json.dumps(subscriber_json(sub), ensure_ascii=False), nl=False)
-            first = False
-    counts = await store.subscriber_counts()
-    summary = {
-        "active": counts.active,
-        "unsubscribed": counts.unsubscribed,
-        "topics": counts.topics,
-    }
-    click.echo(("]" if first else "\n]") + ', "counts": ' + json.dumps(summary, ensure_ascii=False))
-    click.echo("}")
-
-
-async def _print_table(store: Any) -> None:
-    console = Console()
-    if not console.is_terminal:
-        console.width = 120  # a pipe or a file: no need to squeeze into 80 columns
-    counts = await store.subscriber_counts()
-    if counts.active + counts.unsubscribed == 0:
-        console.print("no subscribers yet: add one with `neuraltalk subscribers add OPENID`")
-        return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption="times in UTC")
-    for name in ("openid", "status", "all", "topics", "since", "last seen"):
-        table.add_column(name, no_wrap=name != "topics")
-    shown = 0
-    async for page in store.subscriber_pages(page_size=TABLE_ROWS):
-        for sub in page[: TABLE_ROWS - shown]:
-            table.add_row(
-                sub.openid,
-                sub.status,
-                "yes" if sub.all_issues else "no",
-                ", ".join(sub.topics),
-                f"{sub.subscribed_at:{TIME}}",
-                "-" if sub.last_interaction is None else f"{sub.last_interaction:{TIME}}",
-            )
-            shown += 1
-        if shown >= TABLE_ROWS:
-            break
-    console.print(table)
-    total = counts.active + counts.unsubscribed
-    if shown < total:
-        console.print(f"showing {shown} of {total}; `neuraltalk subscribers --json` lists all")
-    topics = ", ".join(f"{topic} {n}" for topic, n in counts.topics.items()) or "none"
-    console.print(f"{counts.active} active, {counts.unsubscribed} unsubscribed; topics: {topics}")
-
-
-def subscribers_add_command(settings: Settings, openid: str, topic: str | None) -> int:
-    """Subscribe OPENID to every issue, or to --topic; say what changed."""
-    from bot.store.store import check_openid, normalize_topic
-
-    check_openid(openid)
-    wanted = "every issue" if topic is None else f"topic {normalize_topic(topic)}"
-
-    async def work(store: Any) -> bool:
-        return bool(await store.subscribe(openid, topic))
-
-    if _with_store(settings, work):
-        click.echo(f"subscribed {openid} to {wanted}")
-    else:
-        click.echo(f"{openid} already subscribes to {wanted}; nothing changed")
-    return 0
-
-
-def subscribers_remove_command(settings: Settings, openid: str, topic: str | None = None) -> int:
-    """Unsubscribe OPENID from every issue and every topic, or from --topic; say what changed."""
-    from bot.store.store import check_openid, normalize_topic
-
-    check_openid(openid)
-    wanted = None if topic is None else normalize_topic(topic)
-
-    async def work(store: Any) -> tuple[Any, bool]:
-        before = await store.subscriber(openid)
-        if before is None or before.status != "active":
-            return before, False
-        if wanted is not None:
-            return before, bool(await store.unsubscribe(openid, wanted))
-        await store.unsubscribe_all(openid)
-        return before, True
-
-    before, changed = _with_store(settings, work)
-    if before is None:
-        raise UserError(f"no subscriber {openid}; `neuraltalk subscribers` lists them")
-    if before.status != "active":
-        click.echo(f"{openid} is already unsubscribed; nothing changed")
-        return 0
-    if wanted is not None:
-        if changed:
-            click.echo(f"unsubscribed {openid} from topic {wanted}")
-        else:
-            click.echo(f"{openid} does not subscribe to topic {wanted}; nothing changed")
-        return 0
-    left = (["every issue"] if before.all_issues else []) + [f"topic {t}" for t in before.topics]
-    click.echo(f"unsubscribed {openid} from {', '.join(left)}")
-    return 0
-
-
-# =============================================================================================
-# `neuraltalk broadcast` and `neuraltalk campaigns` (the broadcast's side) go below.
-# =============================================================================================
-
-
-def broadcast_command(
-    settings: Settings,
-    issue: str,
-    *,
-    channel: str = "auto",
-    dry_run: bool = False,
-    preview: str | None = None,
-    yes: bool = False,
-    rate: float | None = None,
-    concurrency: int | None = None,
-    retry_in_doubt: bool = False,
-    forget_in_doubt: bool = False,
-) -> int:
-    """Send an ingested issue to its subscribers (see bot/broadcast/run.py); the exit code."""
-    from bot.broadcast.run import Request, run_broadcast
+    Exit codes: 0 finished; 1 stopped on an error, work left; 3 all sent but some in doubt;
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Running it again resumes.
+    """
+    from bot.broadcast.request import Request
+    from bot.broadcast.run import run_broadcast
     from bot.rehearsal import storage_settings
 
-    settings = storage_settings(settings)
-    request = Request(
-        issue, channel, dry_run, preview, yes, rate, concurrency, retry_in_doubt, forget_in_doubt
-    )
-    return asyncio.run(run_broadcast(settings, request))
+    settings = storage_settings(ctx.settings)  # a rehearsal's own database, see rehearsal.py
+    request = Request.of(settings, issue, **flags)
+    sys.exit(eventloop.run(run_broadcast(settings, request)))
 
 
-def campaigns_command(settings: Settings, as_json: bool) -> int:
-    """The campaigns with status and counts, as a table or as {"campaigns": [...]}."""
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the campaigns as JSON.")
+@pass_ctx
+def campaigns(ctx: Context, as_json: bool) -> None:
+    """List broadcast campaigns with status and counts."""
     from bot.broadcast.run import run_campaigns
     from bot.broadcast.view import campaigns_table
     from bot.rehearsal import storage_settings
 
-    settings = storage_settings(settings)
-    rows = asyncio.run(run_campaigns(settings))
+    rows = eventloop.run(run_campaigns(storage_settings(ctx.settings)))
     if as_json:
         click.echo(json.dumps({"campaigns": rows}, ensure_ascii=False, indent=2))
     elif rows:
         campaigns_table(rows)
     else:
         click.echo("no campaigns yet: `neuraltalk broadcast ISSUE` starts one")
-    return 0

@@ -147,14 +147,21 @@ class DeliveryStore(Database):
             for o in outcomes:
                 if not (o.status == "sent" and o.errcode is None):
                     await conn.execute(_outcome_update(campaign_id, owner, o, now, [o.openid]))
-            if not begin or not await self._holds_lease(conn, campaign_id, owner):
+            if not begin:
                 return set()
+            if self.is_postgres:  # the lease row locked (FOR SHARE) until we commit
+                if not await self._holds_lease(conn, campaign_id, owner):
+                    return set()
+                ours = []
+            else:  # SQLite: one statement less; its write lock keeps the lease as it is
+                ours = [_lease_held(campaign_id, owner)]
             done = await conn.execute(
                 update(deliveries)
                 .where(
                     d.campaign_id == campaign_id,
                     d.openid.in_(list(begin)),
                     d.status == "pending",
+                    *ours,
                 )
                 .values(status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=now)
                 .returning(d.openid)
@@ -207,22 +214,15 @@ class DeliveryStore(Database):
 
     async def retry_in_doubt(self, campaign_id: int) -> int:
         """Make in-doubt deliveries pending again (they keep their batch_id); how many."""
-        doubtful = (
-            select(d.openid)
-            .join(campaigns, c.id == d.campaign_id)
-            .where(d.campaign_id == campaign_id, in_doubt_condition(utcnow()))
-        )
-        async with self.write() as conn:
-            done = await conn.execute(
-                update(deliveries)
-                .where(d.campaign_id == campaign_id, d.openid.in_(doubtful))
-                .values(status="pending", claimed_by=None, updated_at=utcnow())
-                .returning(d.openid)
-            )
-            return len(done.all())
+        return await self._resolve_in_doubt(campaign_id, status="pending", claimed_by=None)
 
     async def forget_in_doubt(self, campaign_id: int) -> int:
         """Count in-doubt deliveries as delivered (sent, error FORGOTTEN); how many."""
+        return await self._resolve_in_doubt(
+            campaign_id, status="sent", claimed_by=None, error=FORGOTTEN
+        )
+
+    async def _resolve_in_doubt(self, campaign_id: int, **values: Any) -> int:
         doubtful = (
             select(d.openid)
             .join(campaigns, c.id == d.campaign_id)
@@ -232,7 +232,7 @@ class DeliveryStore(Database):
             done = await conn.execute(
                 update(deliveries)
                 .where(d.campaign_id == campaign_id, d.openid.in_(doubtful))
-                .values(status="sent", claimed_by=None, error=FORGOTTEN, updated_at=utcnow())
+                .values(updated_at=utcnow(), **values)
                 .returning(d.openid)
             )
             return len(done.all())
@@ -263,6 +263,15 @@ class DeliveryStore(Database):
                     openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
                 )
             )
+
+
+def _lease_held(campaign_id: int, owner: str) -> Any:
+    """The condition that `owner` holds the campaign's lease (an EXISTS on campaigns)."""
+    return (
+        select(c.id)
+        .where(c.id == campaign_id, c.lease_owner == owner, c.lease_until > utcnow())
+        .exists()
+    )
 
 
 def _outcome_update(
