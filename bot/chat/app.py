@@ -181,6 +181,12 @@ class Webhook:
         except Exception:  # a broken index must not take the webhook down; keep what we have
             log.exception("archive could not be (re)opened")
 
+    def live_archive(self) -> Archive | None:
+        """The archive the replies search, reopened first if `ingest` changed it: what other
+        pages served by this application (bot.web) read."""
+        self.maybe_reload()
+        return self.deps.archive
+
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
         if self.deps.store is not None:
             await asyncio.wait_for(self.deps.store.touch(batch), 10.0)
@@ -194,6 +200,10 @@ def freeze_heap() -> None:
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
 
+
+# More routes on the same application (bot.web's archive pages): given the app, the settings
+# and the webhook's live archive; the caller (bot.cli) chooses them, so chat imports none.
+Pages = Callable[[web.Application, Settings, Callable[[], Archive | None]], None]
 
 WEBHOOK = web.AppKey("webhook", Webhook)
 CONNECTIONS = web.AppKey("connections", Guard)
@@ -229,6 +239,7 @@ def create_app(
     *,
     reload_every: float = 1.0,
     flush_every: float = 5.0,
+    pages: Pages | None = None,
 ) -> web.Application:
     """The application; archive and store are opened from settings unless passed in (kept open)."""
     open_store = None
@@ -245,4 +256,6 @@ def create_app(
     app.router.add_get("/wechat", hook.handshake)
     app.router.add_post("/wechat", hook.post)
     app.router.add_get("/healthz", hook.healthz)
+    if pages is not None:
+        pages(app, settings, hook.live_archive)
     return app
