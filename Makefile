@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_archive.py
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_broadcast.py
+	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_reload.py
 
 clean:

@@ -77,6 +77,7 @@ class StorageSettings:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    public_url: str = ""  # e.g. https://bot.example.com: absolute links; the default issue link
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,37 @@ def _validate(settings: Settings) -> None:
     if settings.broadcast.concurrency < 1:
         raise ConfigError("broadcast.concurrency must be at least 1")
     _check_storage_url(settings.storage.url)
+    _check_public_url(settings.server.public_url)
+
+
+def _check_public_url(url: str) -> None:
+    """server.public_url is where readers reach this server: http(s)://host[:port][/path]."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"server.public_url must be http(s)://host[:port][/path], like "
+            f"https://bot.example.com, got {url!r}"
+        )
+
+
+def _public_issue_url(
+    settings: Settings, raw: Mapping[str, Any], env: Mapping[str, str]
+) -> Settings:
+    """server.public_url without its trailing slash; with it set and archive.issue_url not set
+    (in the file or the environment), issues link to our own pages: {public_url}/issues/{date}."""
+    public = settings.server.public_url.rstrip("/")
+    if not public:
+        return settings
+    archive_raw = raw.get("archive") or {}
+    chosen = "issue_url" in archive_raw or f"{ENV_PREFIX}ARCHIVE_ISSUE_URL" in env
+    archive = {} if chosen else {"issue_url": public + "/issues/{date}"}
+    return settings.replace(server={"public_url": public}, archive=archive)
 
 
 def _check_storage_url(url: str) -> None:
@@ -286,7 +318,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         sections[name] = _section(name, section_raw, env)
     settings = Settings(**sections, source=source)
     _validate(settings)
-    return settings
+    return _public_issue_url(settings, raw, env)
 
 
 EXAMPLE = Path(__file__).with_name("example.yaml").read_text(encoding="utf-8")

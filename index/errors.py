@@ -24,3 +24,7 @@ class QueryTooLong(QueryError):
 
 class IndexMissingError(ArchiveError):
     """There is no index yet: run `neuraltalk ingest`."""
+
+
+class DiskFullError(ArchiveError):
+    """The disk of the index folder is full: a new generation could not be written."""

@@ -23,15 +23,24 @@ PG_VARIABLE = "NEURALTALK_TEST_PG_URL"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Skips in one line: only the PostgreSQL tests may skip, and only without its variable."""
+    """Skips in one line: the PostgreSQL tests without its variable, the browser tests without
+    Chromium (tests/test_web_browser.py), and anything else."""
     skipped = terminalreporter.stats.get("skipped", [])
     if not skipped:
         return
     postgres = [r for r in skipped if PG_VARIABLE in str(r.longrepr)]
-    line = f"{len(postgres)} PostgreSQL tests skipped: set {PG_VARIABLE} to run them"
-    if len(postgres) < len(skipped):
-        line += f"; {len(skipped) - len(postgres)} other tests skipped (run pytest -rs)"
-    terminalreporter.write_line(line, yellow=True)
+    browser = [r for r in skipped if "no Chromium" in str(r.longrepr)]
+    parts = []
+    if postgres:
+        parts.append(f"{len(postgres)} PostgreSQL tests skipped: set {PG_VARIABLE} to run them")
+    if browser:
+        parts.append(
+            f"{len(browser)} browser tests skipped: no Chromium (apt-get install chromium)"
+        )
+    others = len(skipped) - len(postgres) - len(browser)
+    if others:
+        parts.append(f"{others} other tests skipped (run pytest -rs)")
+    terminalreporter.write_line("; ".join(parts), yellow=True)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broadcast_support import ISSUE, make_settings, mock_log, received
+from broadcast_support import (
+    ISSUE,
+    make_settings,
+    mock_log,
+    received,
+    seed_subscribers,
+    set_faults,
+)
 from test_cli_broadcast import (  # noqa: F401 (fixtures)
     NEURALTALK,
     _broadcast,
@@ -112,6 +119,31 @@ def test_a_signal_pauses_with_the_report_and_the_same_command_resumes(
     assert _campaigns(env)[0]["status"] == "finished"
 
 
+def test_a_second_signal_exits_at_once_and_only_what_was_in_flight_is_in_doubt(
+    sample_index: Path, tmp_path: Path, store_url: str, fake: str
+) -> None:
+    people = asyncio.run(_populate(store_url, 40))
+    asyncio.run(set_faults(fake, latency=1.0))  # every request in flight for a second
+    env = env_for(sample_index, store_url, fake)
+    proc = _broadcast(env, tmp_path, "--concurrency", "4")
+    _wait_for_messages(fake, proc, 8)  # two rounds went out; the third is in flight
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "interrupted again" in out and "campaign paused" not in out  # no waiting, no report
+
+    resumed = _broadcast(env, tmp_path)  # the same command: the in-flight ones are in doubt
+    out, _ = resumed.communicate(timeout=120)
+    doubt, (_, counts) = asyncio.run(_doubt(store_url))
+    assert 0 < len(doubt) <= 4, out  # at most --concurrency: the requests that were in flight
+    assert resumed.returncode == 3 and counts.in_doubt == len(doubt), out
+    got = received(asyncio.run(mock_log(fake)))
+    assert max(got.values()) == 1  # nobody twice
+    assert set(people) - set(got) <= doubt  # whoever did not get it is reported in doubt
+
+
 def _run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [NEURALTALK, *args],
@@ -151,11 +183,7 @@ async def _doubt(store_url: str) -> tuple[set[str], Any]:
 async def test_lost_answers_are_in_doubt_never_sent_twice_then_forgotten(
     sample_index: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from broadcast_support import add_subscribers
-
-    store = await Store.open(store_url)
-    people = await add_subscribers(store, 60, "in")
-    await store.close()
+    people = await seed_subscribers(store_url, 60, "in")
     async with serve_mock({"lost_answer_probability": 0.2, "seed": 5}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
         code = await run_broadcast(
@@ -185,11 +213,7 @@ async def test_lost_answers_are_in_doubt_never_sent_twice_then_forgotten(
 async def test_token_expiry_every_30_calls_at_concurrency_20_finishes(
     sample_index: Path, store_url: str
 ) -> None:
-    from broadcast_support import add_subscribers
-
-    store = await Store.open(store_url)
-    people = await add_subscribers(store, 120, "in")
-    await store.close()
+    people = await seed_subscribers(store_url, 120, "in")
     async with serve_mock({"expire_token_after": 30, "latency": 0.01}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
         request = Request.of(settings, ISSUE, channel="custom", yes=True, concurrency=20)
@@ -226,11 +250,7 @@ def test_the_rehearsal_keeps_its_own_database_and_the_real_run_is_untouched(
 async def test_retry_in_doubt_resends_them_and_campaigns_says_so(
     sample_index: Path, store_url: str
 ) -> None:
-    from broadcast_support import add_subscribers
-
-    store = await Store.open(store_url)
-    people = await add_subscribers(store, 30, "in")
-    await store.close()
+    people = await seed_subscribers(store_url, 30, "in")
     async with serve_mock({"lost_answer_probability": 0.3, "seed": 2}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
         assert (

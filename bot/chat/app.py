@@ -19,11 +19,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 
 from aiohttp import web
 from multidict import MultiMapping
 
+from bot.archive import open_archive
 from bot.chat import texts
 from bot.chat.connections import Guard
 from bot.chat.late import LateReplies
@@ -193,14 +193,15 @@ class Webhook:
                 log.exception("archive could not be (re)opened")
             self._problem = repr(exc)
 
+    def live_archive(self) -> Archive | None:
+        """The archive the replies search, reopened first if `ingest` changed it: what other
+        pages served by this application (bot.web) read."""
+        self.maybe_reload()
+        return self.deps.archive
+
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
         if self.deps.store is not None:
             await asyncio.wait_for(self.deps.store.touch(batch), 10.0)
-
-
-def open_archive(settings: Settings) -> Archive:
-    synonyms = Path(settings.archive.synonyms) if settings.archive.synonyms else None
-    return Archive.open(Path(settings.archive.index_dir), synonyms)
 
 
 def freeze_heap() -> None:
@@ -211,6 +212,10 @@ def freeze_heap() -> None:
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
 
+
+# More routes on the same application (bot.web's archive pages): given the app, the settings
+# and the webhook's live archive; the caller (bot.cli) chooses them, so chat imports none.
+Pages = Callable[[web.Application, Settings, Callable[[], Archive | None]], None]
 
 WEBHOOK = web.AppKey("webhook", Webhook)
 CONNECTIONS = web.AppKey("connections", Guard)
@@ -255,6 +260,7 @@ def create_app(
     *,
     reload_every: float = 1.0,
     flush_every: float = 5.0,
+    pages: Pages | None = None,
 ) -> web.Application:
     """The application; archive and store are opened from settings unless passed in (kept open)."""
     open_store = None
@@ -271,4 +277,6 @@ def create_app(
     app.router.add_get("/wechat", hook.handshake)
     app.router.add_post("/wechat", hook.post)
     app.router.add_get("/healthz", hook.healthz)
+    if pages is not None:
+        pages(app, settings, hook.live_archive)
     return app

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from bot.chat.app import CONNECTIONS, create_app
+from bot import eventloop
+from bot.chat.app import CONNECTIONS, Pages, create_app
 from bot.chat.connections import quiet_emfile
 from bot.chat.verify import mode_of
 from bot.config import Settings
@@ -53,19 +54,25 @@ async def serve(
         await runner.cleanup()
 
 
-async def _serve_forever(settings: Settings, debug: bool, announce: Callable[[], None]) -> None:
+async def _serve_forever(
+    settings: Settings, debug: bool, announce: Callable[[], None], pages: Pages | None
+) -> None:
     host, port = settings.server.host, settings.server.port
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # docker stop: SIGTERM; both end cleanly
         loop.add_signal_handler(sig, stop.set)
-    async with serve(create_app(settings), host, port, log if debug else None):
+    app = create_app(settings, pages=pages)
+    async with serve(app, host, port, log if debug else None):
         announce()
         await stop.wait()
 
 
-def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
-    """Serve until Ctrl-C; the archive and store are opened once, at start-up."""
+def run(
+    settings: Settings, debug: bool = False, hint: bool = False, pages: Pages | None = None
+) -> None:
+    """Serve until Ctrl-C; the archive and store are opened once, at start-up. `pages`: more
+    routes on the same application (the web archive)."""
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -78,8 +85,10 @@ def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
     def announce() -> None:
         print(f"neuraltalk webhook on http://{host}:{port}/wechat ({mode} mode); Ctrl-C stops it")
         print(f"health: http://{host}:{port}/healthz")
+        if pages is not None:
+            print(f"archive pages: http://{host}:{port}/")
         if hint:
             print(chat_hint(settings))
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(settings, debug, announce))
+        eventloop.run(_serve_forever(settings, debug, announce, pages))

@@ -10,24 +10,26 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.group import Context, pass_ctx
 from bot.config import Settings
 
+if TYPE_CHECKING:  # imported when a command runs, so that `neuraltalk search` starts fast
+    from rich.console import Console
+
+    from index.ingest.run import IngestReport
+    from index.search.results import SearchResult
+
 SUMMARY_CHARS = 120
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
-
-
-def _synonyms_path(settings: Settings) -> Path | None:
-    return Path(settings.archive.synonyms) if settings.archive.synonyms else None
 
 
 def parse_command(path: Path, as_json: bool) -> int:
@@ -68,7 +70,7 @@ def ingest_command(settings: Settings, paths: list[Path]) -> int:
     return 0 if report.ok else 1
 
 
-def _print_ingest_table(report: Any) -> None:
+def _print_ingest_table(report: IngestReport) -> None:
     from rich.table import Table
 
     issues = report.meta.get("issues", {})
@@ -96,9 +98,9 @@ def _print_ingest_table(report: Any) -> None:
 
 def search_command(settings: Settings, query: str, as_json: bool, limit: int, offset: int) -> int:
     """`neuraltalk search QUERY [--json] [--limit N] [--offset K]`."""
-    from index.search import Archive
+    from bot.archive import open_archive
 
-    archive = Archive.open(Path(settings.archive.index_dir), _synonyms_path(settings))
+    archive = open_archive(settings)
     try:
         result = archive.search(query, limit=limit, offset=offset)
     finally:
@@ -110,7 +112,7 @@ def search_command(settings: Settings, query: str, as_json: bool, limit: int, of
     return 0
 
 
-def _print_results(result: Any, offset: int) -> None:
+def _print_results(result: SearchResult, offset: int) -> None:
     console = _console()
     if result.split:
         console.print(f"searched as: {' '.join(result.words)}")

@@ -17,7 +17,8 @@ from bot.config import check_public_token
 @click.option("--hint", is_flag=True, hidden=True, help="Print how to chat with the server.")
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None, hint: bool) -> None:
-    """Run the WeChat webhook server."""
+    """Run the WeChat webhook server and the web archive."""
+    from bot import web as web_archive
     from bot.chat import server as serve_module
 
     settings = ctx.settings
@@ -26,7 +27,7 @@ def serve(ctx: Context, host: str | None, port: int | None, hint: bool) -> None:
             server={"host": host or settings.server.host, "port": port or settings.server.port}
         )
     check_public_token(settings)
-    serve_module.run(settings, debug=ctx.debug, hint=hint)
+    serve_module.run(settings, debug=ctx.debug, hint=hint, pages=web_archive.mount)
 
 
 @click.command()

@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import UserError
+from bot.eventloop import new_event_loop
 from bot.fake_wechat.model import DROP, Faults, Record
 from bot.fake_wechat.state import MockWeChat
 
@@ -145,7 +146,12 @@ def run(host: str = "127.0.0.1", port: int = 8900) -> None:
     app = create_mock_app(echo=True)
     try:  # run_app prints the banner once the socket is bound
         web.run_app(
-            app, host=host, port=port, access_log=None, print=lambda _: print(banner, flush=True)
+            app,
+            host=host,
+            port=port,
+            access_log=None,
+            print=lambda _: print(banner, flush=True),
+            loop=new_event_loop(),
         )
     except OSError as exc:
         raise UserError(

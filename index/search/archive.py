@@ -17,6 +17,9 @@ CONTRACT (used by bot/: the CLI, the chat replies and the broadcast; keep it):
     archive.counts() -> tuple[int, int]                 # (issues, entries)
     archive.written(word: str) -> str                   # as the entries write it: Tengine
     archive.reload_if_changed() -> bool                 # cheap; True when it reopened
+    archive.generation -> int                           # the live generation's number
+    archive.generated_at() -> float                     # when it was written (epoch seconds)
+    archive.issue_info(date: str) -> IssueInfo | None   # meta.json's record: path, hash, counts
     archive.close()
 """
 
@@ -28,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import QueryError
-from index.layout import pointer_stamp, readable_generation, require_generation
+from index.layout import META, IssueInfo, pointer_stamp, readable_generation, require_generation
 from index.search.casing import hit_texts, written_form
 from index.search.generation import Generation
 from index.search.matching import Match, match_words, split_unmatched
@@ -105,6 +108,19 @@ class Archive:
 
     def close(self) -> None:
         self._gen.close()
+
+    @property
+    def generation(self) -> int:
+        """The live generation's number: what caches of pages made from it are keyed by."""
+        return int(self._gen.meta["generation"])
+
+    def generated_at(self) -> float:
+        """When the live generation was written (its meta.json's mtime, epoch seconds)."""
+        return (self._gen.dir / META).stat().st_mtime
+
+    def issue_info(self, date: str) -> IssueInfo | None:
+        """What the live generation records of an issue: title, file path and SHA-256, counts."""
+        return self._gen.meta["issues"].get(date)
 
     def search(self, query: str, limit: int = 10, offset: int = 0) -> SearchResult:
         gen = self._gen
