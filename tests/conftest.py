@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -137,3 +138,14 @@ def mock_process() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def rehearsal(db_url: str, mock_process: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`mock_process` as the API, with credentials; a fresh account (no menu) for each test."""
+    monkeypatch.setenv("NEURALTALK_WECHAT_API_BASE_URL", mock_process)
+    monkeypatch.setenv("NEURALTALK_WECHAT_APPID", "wx-trial")
+    monkeypatch.setenv("NEURALTALK_WECHAT_SECRET", "trial")
+    request = urllib.request.Request(f"{mock_process}/_mock/reset", data=b"", method="POST")
+    urllib.request.urlopen(request, timeout=5).close()
+    return mock_process

@@ -7,27 +7,11 @@ import json
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from wechat_api_support import fake_json
 
 Run = Callable[..., tuple[int, str, str]]
-
-
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=5) as answer:
-        return json.loads(answer.read())
-
-
-@pytest.fixture
-def rehearsal(db_url: str, mock_process: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The fake as the API, with credentials; a fresh account (no menu) for each test."""
-    monkeypatch.setenv("NEURALTALK_WECHAT_API_BASE_URL", mock_process)
-    monkeypatch.setenv("NEURALTALK_WECHAT_APPID", "wx-trial")
-    monkeypatch.setenv("NEURALTALK_WECHAT_SECRET", "trial")
-    request = urllib.request.Request(f"{mock_process}/_mock/reset", data=b"", method="POST")
-    urllib.request.urlopen(request, timeout=5).close()
-    return mock_process
 
 
 def test_init_writes_an_example_menu_that_push_publishes(
@@ -49,7 +33,7 @@ def test_init_writes_an_example_menu_that_push_publishes(
     assert lines[1] == "搜索帮助  → click 帮助"
     assert lines[2] == "订阅"
     assert "  订阅「量化」  → click 订阅 量化" in lines
-    log = _get(f"{rehearsal}/_mock/log?channel=menu")["records"]
+    log = fake_json(f"{rehearsal}/_mock/log?channel=menu")["records"]
     assert len(log) == 1 and log[0]["content"].startswith("create ")
     assert '"key": "最新"' in log[0]["content"]
 
@@ -61,7 +45,7 @@ def test_delete_removes_the_menu(rehearsal: str, neuraltalk: Run, tmp_path: Path
     assert code == 0, err
     assert "deleted" in out
     assert "no menu" in neuraltalk("menu", "show")[1]
-    log = _get(f"{rehearsal}/_mock/log?channel=menu")["records"]
+    log = fake_json(f"{rehearsal}/_mock/log?channel=menu")["records"]
     assert [r["content"].split()[0] for r in log] == ["create", "delete"]
 
 
@@ -76,7 +60,7 @@ def test_a_broken_menu_is_one_line_and_nothing_is_sent(
     assert err.count("\n") == 1
     assert "button 1: `name` is 21 bytes; WeChat allows at most 16" in err
     assert "Traceback" not in err
-    assert _get(f"{rehearsal}/_mock/stats")["calls"] == {}
+    assert fake_json(f"{rehearsal}/_mock/stats")["calls"] == {}
 
 
 def test_the_menu_file_follows_wechat_menu_file(

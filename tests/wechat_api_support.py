@@ -5,6 +5,10 @@ Import them with `from wechat_api_support import ...` (pytest puts tests/ on sys
 
 from __future__ import annotations
 
+import json
+import urllib.request
+from typing import Any
+
 import aiohttp
 
 from bot.fake_wechat.server import MockWeChat
@@ -28,3 +32,9 @@ def make_api(
 
 def set_faults(mock: MockWeChat, **faults: object) -> None:
     mock.set_faults(mock.faults.parse(faults, mock.faults))
+
+
+def fake_json(url: str) -> dict[str, Any]:
+    """GET one of the fake's /_mock/ pages (log, stats, requests) as JSON."""
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return dict(json.loads(answer.read()))
