@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.layout import pointer_stamp, readable_generation, require_generation
+from index.layout import GENERATION_PREFIX, pointer_stamp, readable_generation, require_generation
 from index.search.generation import Generation
 from index.search.matching import Match, match_words, split_unmatched
 from index.search.query import parse_query
@@ -137,6 +137,11 @@ class Archive:
             return None
         fixed = [fixes.get(w) or w for w in words]
         return " ".join([prefix, *fixed] if prefix else fixed)
+
+    @property
+    def generation(self) -> int:
+        """The number of the generation being served (gen-000007: 7)."""
+        return int(self._gen.dir.name.removeprefix(GENERATION_PREFIX))
 
     def counts(self) -> tuple[int, int]:
         issues = self._gen.meta["issues"]
