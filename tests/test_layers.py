@@ -20,6 +20,7 @@ FORBIDDEN = {
     "bot.store": ("bot.chat", "bot.broadcast", "bot.cli"),
     "bot.chat": ("bot.broadcast", "bot.cli"),
     "bot.broadcast": ("bot.chat", "bot.cli"),
+    "bot.metrics": ("bot.chat", "bot.broadcast", "bot.cli", "bot.store"),
 }
 # packages that may import nothing of ours outside themselves
 SELF_CONTAINED = ("bot.wechat",)

@@ -88,6 +88,7 @@ class RedisRetries:
         late = self._late.get(key) is not None
         value = SUCCESS if reply is None or late else b"=" + reply.encode("utf-8")
         self._shared.put(rkey, value, self._ttl)
+        await self._shared.settled()  # the reply and the page it left, seen by every process
         return reply
 
     async def _wait(self, rkey: str, key: str, work: Work, attempt: Attempt) -> str | None:

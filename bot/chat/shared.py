@@ -6,9 +6,11 @@ reply says the service is busy. While it is down, calls fail at once but for one
 RETRY_EVERY seconds, and the first that succeeds logs that Redis is back. Nothing falls back
 to this process's memory.
 
-Writes the reply does not need to wait for (a follower's page, a finished attempt's reply)
-go through put(): queued, and sent in one pipeline by a background task as soon as the event
-loop is free; pending() reads them before they have left. Keys all start with redis.prefix.
+Writes (a follower's page, a finished attempt's reply) go through put(): queued, and sent in
+one pipeline by a background task as soon as the event loop is free, those of many replies
+together; settled() waits until what was queued has been sent, so that once a follower has a
+reply, every process sees the page and the reply it left. pending() reads a write before it
+has left. Keys all start with redis.prefix.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class Shared:
         self._sending: dict[str, Write] = {}
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
+        self._queued_sent: asyncio.Future[None] | None = None  # when the queued writes are sent
+        self._sending_sent: asyncio.Future[None] | None = None  # when those under way are
 
     def key(self, kind: str, name: str) -> str:
         return f"{self.prefix}{kind}:{name}"
@@ -103,6 +107,15 @@ class Shared:
         self._queued[key] = (value, ttl)
         self._wake.set()
 
+    async def settled(self) -> None:
+        """Once the writes queued so far have been sent (or lost with Redis down)."""
+        if self._queued:
+            if self._queued_sent is None:
+                self._queued_sent = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._queued_sent)
+        elif self._sending_sent is not None:
+            await asyncio.shield(self._sending_sent)
+
     def pending(self, key: str) -> Write | None:
         """The write to `key` not yet acknowledged by Redis, if any."""
         return self._queued.get(key) or self._sending.get(key)
@@ -121,12 +134,16 @@ class Shared:
         if not self._queued:
             return
         self._sending, self._queued = self._queued, {}
+        self._sending_sent, self._queued_sent = self._queued_sent, None
         try:
             await self.call(lambda r: _send(r, self._sending))
         except SharedUnavailable:
             log.debug("%d shared writes lost: Redis is down", len(self._sending))
         finally:
             self._sending = {}
+            if self._sending_sent is not None:
+                self._sending_sent.set_result(None)
+                self._sending_sent = None
 
     async def close(self) -> None:
         if self._flusher is not None:
