@@ -171,11 +171,11 @@ def test_redis_and_workers_keys(tmp_path: Path) -> None:
     assert settings.redis.url == "redis://127.0.0.1:6379/2" and settings.redis.prefix == "bot2:"
     assert load_settings(None, env={}).redis.url == ""  # no Redis unless asked for
     check_workers(settings)
-    with pytest.raises(ConfigError, match="server.workers 3 needs redis.url"):
+    with pytest.raises(ConfigError, match=r"server\.workers 3 needs redis\.url"):
         check_workers(settings.replace(redis={"url": ""}))
     bad = {"NEURALTALK_REDIS_URL": "http://u:secret@host/"}
-    with pytest.raises(ConfigError, match="redis.url must be") as refused:
+    with pytest.raises(ConfigError, match=r"redis\.url must be") as refused:
         load_settings(None, env=bad)
     assert "secret" not in str(refused.value)
-    with pytest.raises(ConfigError, match="server.workers must be between 1 and 64"):
+    with pytest.raises(ConfigError, match=r"server\.workers must be between 1 and 64"):
         load_settings(None, env={"NEURALTALK_SERVER_WORKERS": "0"})

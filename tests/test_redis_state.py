@@ -1,5 +1,6 @@
 """Two real `neuraltalk serve` processes, A and B, sharing Redis and PostgreSQL behave as one
-server (bot/chat/redis_state.py): retries, 更多, replays and subscriptions across them."""
+server (bot/chat/redis_state.py): retries, 更多, replays and subscriptions across them; and two
+API clients renewing the access_token at once fetch it once under the Redis lock."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ import asyncio
 import re
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
+import aiohttp
 import pytest
 from broadcast_support import _pg_schema
 from scale_support import Bot, Server, base_env, bot, delete_prefix, metric, new_prefix
+from wechat_api_support import FAST, SECRET, set_faults
 
 from bot.chat import texts
+from bot.chat.redis_state import token_lock
+from bot.chat.shared import Shared
+from bot.fake_wechat.server import MockWeChat
 from bot.store.store import Store
+from bot.wechat.access_token import MemoryTokenStore
+from bot.wechat.api import WeChatAPI
 
 __all__ = ["bot"]  # the fixture, imported
 
@@ -123,3 +132,28 @@ async def test_100_concurrent_subscribes_split_across_a_and_b_are_each_stored_on
         await store.close()
     assert sorted(s.openid for s in crowd) == [f"oCrowd{n:03d}" for n in range(100)]
     assert all(s.status == "active" and s.all_issues for s in crowd)
+
+
+async def test_two_processes_renewing_the_token_at_once_fetch_it_once(
+    mock: MockWeChat, redis_url: str, redis_prefix: str
+) -> None:
+    set_faults(mock, latency=0.05)  # both processes miss the stored token: they race
+    shared_store = MemoryTokenStore()  # the store both processes read (PostgreSQL in production)
+
+    async def both(lock: bool) -> int:
+        before = mock.token_calls
+        shared = [Shared(redis_url, redis_prefix) for _ in range(2)]  # a connection each
+        async with aiohttp.ClientSession() as session:
+            apis = [
+                WeChatAPI(session, mock.url, "wx-test", SECRET, shared_store, retry=FAST,
+                          token_lock=partial(token_lock, s) if lock else None)
+                for s in shared
+            ]  # fmt: skip
+            await asyncio.gather(*(api.send_text(f"o{n}", "hi") for n, api in enumerate(apis)))
+        for s in shared:
+            await s.close()
+        shared_store.value = None
+        return mock.token_calls - before
+
+    assert await both(lock=False) == 2  # what the lock is for
+    assert await both(lock=True) == 1
