@@ -15,3 +15,7 @@ class QueryError(ArchiveError):
 
 class IndexMissingError(ArchiveError):
     """There is no index yet: run `neuraltalk ingest`."""
+
+
+class DiskFullError(ArchiveError):
+    """The disk of the index folder is full: a new generation could not be written."""

@@ -81,6 +81,15 @@ async def add_subscribers(
     return openids
 
 
+async def seed_subscribers(url: str, count: int, prefix: str = "o") -> list[str]:
+    """add_subscribers on the store at `url`, opened and closed around it."""
+    store = await Store.open(url)
+    try:
+        return await add_subscribers(store, count, prefix)
+    finally:
+        await store.close()
+
+
 async def mock_log(url: str) -> list[dict[str, Any]]:
     """Every message the fake received (over HTTP, as another process would read it)."""
     records: list[dict[str, Any]] = []

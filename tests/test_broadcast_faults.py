@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broadcast_support import ISSUE, make_settings, mock_log, received
+from broadcast_support import ISSUE, make_settings, mock_log, received, seed_subscribers
 from test_cli_broadcast import (  # noqa: F401 (fixtures)
     NEURALTALK,
     _broadcast,
@@ -151,11 +151,7 @@ async def _doubt(store_url: str) -> tuple[set[str], Any]:
 async def test_lost_answers_are_in_doubt_never_sent_twice_then_forgotten(
     sample_index: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from broadcast_support import add_subscribers
-
-    store = await Store.open(store_url)
-    people = await add_subscribers(store, 60, "in")
-    await store.close()
+    people = await seed_subscribers(store_url, 60, "in")
     async with serve_mock({"lost_answer_probability": 0.2, "seed": 5}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
         code = await run_broadcast(
@@ -185,11 +181,7 @@ async def test_lost_answers_are_in_doubt_never_sent_twice_then_forgotten(
 async def test_token_expiry_every_30_calls_at_concurrency_20_finishes(
     sample_index: Path, store_url: str
 ) -> None:
-    from broadcast_support import add_subscribers
-
-    store = await Store.open(store_url)
-    people = await add_subscribers(store, 120, "in")
-    await store.close()
+    people = await seed_subscribers(store_url, 120, "in")
     async with serve_mock({"expire_token_after": 30, "latency": 0.01}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
         request = Request.of(settings, ISSUE, channel="custom", yes=True, concurrency=20)
@@ -226,11 +218,7 @@ def test_the_rehearsal_keeps_its_own_database_and_the_real_run_is_untouched(
 async def test_retry_in_doubt_resends_them_and_campaigns_says_so(
     sample_index: Path, store_url: str
 ) -> None:
-    from broadcast_support import add_subscribers
-
-    store = await Store.open(store_url)
-    people = await add_subscribers(store, 30, "in")
-    await store.close()
+    people = await seed_subscribers(store_url, 30, "in")
     async with serve_mock({"lost_answer_probability": 0.3, "seed": 2}) as mock:
         settings = make_settings(sample_index, store_url, mock.url)
         assert (

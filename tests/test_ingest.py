@@ -225,3 +225,52 @@ def test_the_index_names_no_class_of_neuraltalk(sample_index: Path) -> None:
         data = toc.read_bytes()
         assert b"whoosh." in data  # the schema's classes are named in it
         assert b"index." not in data and b"bot." not in data
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB tmpfs: room for one index of a few issues, not for the whole corpus."""
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_names_the_folder_and_keeps_the_live_index(
+    corpus_dir: Path, small_disk: Path
+) -> None:
+    index_dir = small_disk / "index"
+    first = sorted(corpus_dir.glob("*.md"))[:2]
+    ingest(index_dir, first)
+    live = current_dir(index_dir)
+    assert live is not None
+    with pytest.raises(ArchiveError) as failed:
+        ingest(index_dir, [corpus_dir])
+    message = str(failed.value)
+    assert f"no space left on the disk of {index_dir}" in message
+    assert "free some space" in message and "neuraltalk ingest" in message
+    assert current_dir(index_dir) == live  # still serving the two issues
+    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [live.name]  # no leftover
+    archive = Archive.open(index_dir)
+    try:
+        assert len(archive.issues()) == 2
+    finally:
+        archive.close()
+
+
+def test_a_full_disk_is_one_line_from_the_command(corpus_dir: Path, small_disk: Path) -> None:
+    env = {**os.environ, "NEURALTALK_ARCHIVE_INDEX_DIR": str(small_disk / "index")}
+    env.pop("NEURALTALK_CONFIG", None)
+    command = [sys.executable, "-m", "bot.cli", "ingest", str(corpus_dir)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=small_disk.parent)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith("error: no space left on the disk of")
+    assert "Traceback" not in done.stderr

@@ -12,7 +12,7 @@ from aiohttp import web
 from wechat_api_support import CUSTOM, FAST, SECRET, make_api, set_faults
 
 from bot.config import WechatSettings
-from bot.credentials import api_from_settings
+from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
 from bot.wechat.api import (
     ERR_BAD_ANSWER,
@@ -24,6 +24,7 @@ from bot.wechat.api import (
     RecipientError,
     TransientError,
 )
+from bot.wechat.tags import Tags
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ async def test_a_custom_send_without_answer_is_not_sent_again(mock, session, fau
 
 async def test_an_idempotent_call_without_answer_is_retried(mock, session):
     set_faults(mock, drop_first=2)
-    assert await make_api(session, mock.url).tags() == []
+    assert await Tags(make_api(session, mock.url)).fetch() == []
     assert mock.calls["/cgi-bin/tags/get"] == 3
 
 
@@ -201,8 +202,9 @@ async def test_mass_send_needs_2_to_10000_openids(mock, session):
 
 async def test_sendall_to_a_tag_and_preview(mock, session):
     api = make_api(session, mock.url)
-    tag_id = await api.get_or_create_tag("neuraltalk-subscribers")
-    await api.tag_users(tag_id, ["a", "b", "c"])
+    tags = Tags(api)
+    tag_id = await tags.get_or_create("neuraltalk-subscribers")
+    await tags.add(tag_id, ["a", "b", "c"])
     msg_id = await api.mass_sendall(tag_id, "本期简报", "campaign-3")
     await api.mass_preview("editor", "预览")
     sent = [(r.openid, r.channel, r.tag_id) for r in mock.log]
@@ -215,28 +217,10 @@ async def test_sendall_to_a_tag_and_preview(mock, session):
     assert mock.log[0].msg_id == int(msg_id)
 
 
-# --- tags -------------------------------------------------------------------------------------
-
-
-async def test_tags_are_chunked_by_50_and_listed_page_by_page(mock, session):
-    set_faults(mock, page_size=50)
-    api = make_api(session, mock.url)
-    tag_id = await api.get_or_create_tag("subscribers")
-    assert await api.get_or_create_tag("subscribers") == tag_id
-    assert mock.calls["/cgi-bin/tags/create"] == 1
-    openids = [f"o{i:03}" for i in range(120)]
-    await api.tag_users(tag_id, iter(openids))
-    assert mock.calls["/cgi-bin/tags/members/batchtagging"] == 3
-    assert [o async for o in api.tag_members(tag_id)] == openids
-    await api.untag_users(tag_id, openids[:60])
-    assert mock.calls["/cgi-bin/tags/members/batchuntagging"] == 2
-    assert [o async for o in api.tag_members(tag_id)] == openids[60:]
-    assert [t.count for t in await api.tags()] == [60]
-
-
-async def test_from_settings_needs_credentials_only_for_the_real_api(mock, session):
+async def test_credentials_are_needed_only_for_the_real_api(mock, session):
     with pytest.raises(UserError, match=r"wechat\.appid"):
-        api_from_settings(session, WechatSettings(), MemoryTokenStore())
+        check_credentials(WechatSettings())
     rehearsal = WechatSettings(api_base_url=mock.url)  # the fake takes any appid and secret
+    check_credentials(rehearsal)
     await api_from_settings(session, rehearsal, MemoryTokenStore()).send_text("o1", "hi")
     assert [r.openid for r in mock.log] == ["o1"]

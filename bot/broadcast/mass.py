@@ -22,6 +22,7 @@ import math
 from bot.broadcast.request import Job
 from bot.store.campaigns import Campaign
 from bot.wechat.api import FatalError, RecipientError, TransientError
+from bot.wechat.tags import Tags
 
 MASS_MAX = 10_000
 TAG_NAME = "neuraltalk-subscribers"
@@ -51,6 +52,7 @@ class MassLane:
         )
         self.texts, self.tally = job.texts, job.tally
         self.service = job.request.account_type == "service"
+        self.tags = Tags(job.api)
 
     async def run(self) -> None:
         """Re-send adopted in-doubt batches, then claim and send the pending ones."""
@@ -109,7 +111,7 @@ class MassLane:
         if self.service:
             openids = [o async for page in self._pages(batch_id) for o in page]
             return await self.api.mass_send(openids, text, msgid)
-        tag_id = await self.api.get_or_create_tag(TAG_NAME)
+        tag_id = await self.tags.get_or_create(TAG_NAME)
         await self._sync_tag(tag_id, batch_id)
         return await self.api.mass_sendall(tag_id, text, msgid)
 
@@ -119,7 +121,7 @@ class MassLane:
     async def _sync_tag(self, tag_id: int, batch_id: str) -> None:
         """Make the tag's members exactly the batch's recipients, page by page."""
         page: list[str] = []
-        async for openid in self.api.tag_members(tag_id):
+        async for openid in self.tags.members(tag_id):
             page.append(openid)
             if len(page) == PAGE:
                 await self._untag_others(tag_id, batch_id, page)
@@ -127,8 +129,8 @@ class MassLane:
         if page:
             await self._untag_others(tag_id, batch_id, page)
         async for openids in self._pages(batch_id):
-            await self.api.tag_users(tag_id, openids)
+            await self.tags.add(tag_id, openids)
 
     async def _untag_others(self, tag_id: int, batch_id: str, page: list[str]) -> None:
         keep = await self.store.in_batch(self.campaign.id, batch_id, page)
-        await self.api.untag_users(tag_id, [o for o in page if o not in keep])
+        await self.tags.remove(tag_id, [o for o in page if o not in keep])

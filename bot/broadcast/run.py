@@ -13,12 +13,12 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import click
 
+from bot.archive import open_archive
 from bot.broadcast import view
 from bot.broadcast.broadcaster import Broadcaster, plan, texts_for
 from bot.broadcast.compose import Composer
@@ -41,8 +41,7 @@ GRACE = 5.0  # seconds the requests in flight get after Ctrl-C / SIGTERM
 
 def open_issue(settings: Settings, date: str) -> tuple[Archive, IssueSummary]:
     """The archive and the ingested issue of that date; UserError naming the newest ones."""
-    synonyms = Path(settings.archive.synonyms) if settings.archive.synonyms else None
-    archive = Archive.open(Path(settings.archive.index_dir), synonyms)
+    archive = open_archive(settings)
     summary = archive.issue(date)
     if summary is None:
         newest = ", ".join(i.date for i in archive.issues()[:5]) or "none"

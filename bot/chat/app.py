@@ -22,11 +22,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 
 from aiohttp import web
 from multidict import MultiMapping
 
+from bot.archive import open_archive
 from bot.chat import texts
 from bot.chat.connections import Guard
 from bot.chat.late import LateReplies
@@ -243,11 +243,6 @@ class Webhook:
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
         if self.deps.store is not None:
             await asyncio.wait_for(self.deps.store.touch(batch), 10.0)
-
-
-def open_archive(settings: Settings) -> Archive:
-    synonyms = Path(settings.archive.synonyms) if settings.archive.synonyms else None
-    return Archive.open(Path(settings.archive.index_dir), synonyms)
 
 
 def freeze_heap() -> None:

@@ -26,10 +26,6 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
-def _synonyms_path(settings: Settings) -> Path | None:
-    return Path(settings.archive.synonyms) if settings.archive.synonyms else None
-
-
 def parse_command(path: Path, as_json: bool) -> int:
     """`neuraltalk parse FILE [--json]`: the issue as JSON, or a readable summary."""
     from index.parse import parse_file
@@ -96,9 +92,9 @@ def _print_ingest_table(report: Any) -> None:
 
 def search_command(settings: Settings, query: str, as_json: bool, limit: int, offset: int) -> int:
     """`neuraltalk search QUERY [--json] [--limit N] [--offset K]`."""
-    from index.search import Archive
+    from bot.archive import open_archive
 
-    archive = Archive.open(Path(settings.archive.index_dir), _synonyms_path(settings))
+    archive = open_archive(settings)
     try:
         result = archive.search(query, limit=limit, offset=offset)
     finally:

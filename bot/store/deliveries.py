@@ -207,22 +207,15 @@ class DeliveryStore(Database):
 
     async def retry_in_doubt(self, campaign_id: int) -> int:
         """Make in-doubt deliveries pending again (they keep their batch_id); how many."""
-        doubtful = (
-            select(d.openid)
-            .join(campaigns, c.id == d.campaign_id)
-            .where(d.campaign_id == campaign_id, in_doubt_condition(utcnow()))
-        )
-        async with self.write() as conn:
-            done = await conn.execute(
-                update(deliveries)
-                .where(d.campaign_id == campaign_id, d.openid.in_(doubtful))
-                .values(status="pending", claimed_by=None, updated_at=utcnow())
-                .returning(d.openid)
-            )
-            return len(done.all())
+        return await self._resolve_in_doubt(campaign_id, status="pending", claimed_by=None)
 
     async def forget_in_doubt(self, campaign_id: int) -> int:
         """Count in-doubt deliveries as delivered (sent, error FORGOTTEN); how many."""
+        return await self._resolve_in_doubt(
+            campaign_id, status="sent", claimed_by=None, error=FORGOTTEN
+        )
+
+    async def _resolve_in_doubt(self, campaign_id: int, **values: Any) -> int:
         doubtful = (
             select(d.openid)
             .join(campaigns, c.id == d.campaign_id)
@@ -232,7 +225,7 @@ class DeliveryStore(Database):
             done = await conn.execute(
                 update(deliveries)
                 .where(d.campaign_id == campaign_id, d.openid.in_(doubtful))
-                .values(status="sent", claimed_by=None, error=FORGOTTEN, updated_at=utcnow())
+                .values(updated_at=utcnow(), **values)
                 .returning(d.openid)
             )
             return len(done.all())

@@ -1,4 +1,4 @@
-"""The async client of the WeChat API: customer-service and mass sends, tags.
+"""The async client of the WeChat API: the token, customer-service and mass sends.
 
 Every call goes to `base_url` (settings.wechat.api_base_url), so tests and rehearsals can point it
 at `neuraltalk mock-wechat`. Failures are raised as bot.wechat.errors' classes (re-exported
@@ -19,7 +19,7 @@ import asyncio
 import functools
 import logging
 import random
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,6 @@ from bot.wechat.errors import (
     ERR_HTTP,
     ERR_NETWORK,
     MASS_EXISTS,
-    TAG_EXISTS,
     TOKEN_ERRORS,
     AnswerLost,
     FatalError,
@@ -55,7 +54,6 @@ __all__ = [
     "MemoryTokenStore",
     "RecipientError",
     "RetryPolicy",
-    "Tag",
     "TokenStore",
     "TransientError",
     "Unreachable",
@@ -65,7 +63,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TAG_BATCH = 50
 UNREACHABLE_ATTEMPTS = 3  # connection refused: a short bounded retry, then stop
 
 
@@ -77,13 +74,6 @@ class RetryPolicy:
     initial: float = 0.5
     maximum: float = 30.0
     jitter: float = 1.0
-
-
-@dataclass(frozen=True)
-class Tag:
-    id: int
-    name: str
-    count: int
 
 
 class WeChatAPI:
@@ -125,7 +115,7 @@ class WeChatAPI:
 
     # --- calls --------------------------------------------------------------------------
 
-    async def _call(
+    async def call(
         self,
         path: str,
         body: dict[str, Any] | bytes | None,
@@ -211,7 +201,7 @@ class WeChatAPI:
             to_json(openid),
             _json_text(content),
         )
-        await self._call("/cgi-bin/message/custom/send", body, idempotent=False)
+        await self.call("/cgi-bin/message/custom/send", body, idempotent=False)
 
     async def mass_send(self, openids: Sequence[str], content: str, clientmsgid: str) -> str:
         """A mass send to 2..10,000 openids (service accounts); returns its msg_id.
@@ -222,7 +212,7 @@ class WeChatAPI:
         if not 2 <= len(openids) <= 10000:
             raise ValueError(f"mass_send needs 2 to 10,000 openids, got {len(openids)}")
         body = {"touser": list(openids), **_mass_text(content, clientmsgid)}
-        data = await self._call("/cgi-bin/message/mass/send", body, accept=frozenset({MASS_EXISTS}))
+        data = await self.call("/cgi-bin/message/mass/send", body, accept=frozenset({MASS_EXISTS}))
         return str(data.get("msg_id", ""))
 
     async def mass_sendall(self, tag_id: int, content: str, clientmsgid: str) -> str:
@@ -232,75 +222,13 @@ class WeChatAPI:
             **_mass_text(content, clientmsgid),
         }
         path = "/cgi-bin/message/mass/sendall"
-        data = await self._call(path, body, accept=frozenset({MASS_EXISTS}))
+        data = await self.call(path, body, accept=frozenset({MASS_EXISTS}))
         return str(data.get("msg_id", ""))
 
     async def mass_preview(self, openid: str, content: str) -> None:
         """The mass-send preview to one follower (the editor's own openid)."""
         body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
-        await self._call("/cgi-bin/message/mass/preview", body, idempotent=False)
-
-    # --- tags ---------------------------------------------------------------------------
-
-    async def tags(self) -> list[Tag]:
-        data = await self._call("/cgi-bin/tags/get", None, method="GET")
-        raw = data.get("tags")
-        tags = raw if isinstance(raw, list) else []
-        return [
-            Tag(int(t["id"]), str(t["name"]), int(t.get("count", 0)))
-            for t in tags
-            if isinstance(t, dict) and "id" in t and "name" in t
-        ]
-
-    async def get_or_create_tag(self, name: str) -> int:
-        """The id of the tag called `name`, created when the account has none."""
-        for tag in await self.tags():
-            if tag.name == name:
-                return tag.id
-        body = {"tag": {"name": name}}
-        data = await self._call("/cgi-bin/tags/create", body, accept=frozenset({TAG_EXISTS}))
-        if errcode_of(data) != TAG_EXISTS:
-            return _tag_id(data)
-        for tag in await self.tags():  # created meanwhile by someone else
-            if tag.name == name:
-                return tag.id
-        raise FatalError(TAG_EXISTS, "tag exists", f"tag {name!r} exists but is not listed")
-
-    async def tag_users(self, tag_id: int, openids: Iterable[str]) -> None:
-        """Put openids under the tag, 50 per call."""
-        await self._batch("/cgi-bin/tags/members/batchtagging", tag_id, openids)
-
-    async def untag_users(self, tag_id: int, openids: Iterable[str]) -> None:
-        """Take openids out of the tag, 50 per call."""
-        await self._batch("/cgi-bin/tags/members/batchuntagging", tag_id, openids)
-
-    async def _batch(self, path: str, tag_id: int, openids: Iterable[str]) -> None:
-        chunk: list[str] = []
-        for openid in openids:
-            chunk.append(openid)
-            if len(chunk) == TAG_BATCH:
-                await self._call(path, {"openid_list": chunk, "tagid": tag_id})
-                chunk = []
-        if chunk:
-            await self._call(path, {"openid_list": chunk, "tagid": tag_id})
-
-    async def tag_members(self, tag_id: int) -> AsyncIterator[str]:
-        """Every openid under the tag, page by page (10,000 a page)."""
-        next_openid = ""
-        while True:
-            data = await self._call(
-                "/cgi-bin/user/tag/get", {"tagid": tag_id, "next_openid": next_openid}
-            )
-            page = data.get("data")
-            openids = page.get("openid") if isinstance(page, dict) else None
-            if not isinstance(openids, list) or not openids:
-                return
-            for openid in openids:
-                yield str(openid)
-            following = data.get("next_openid")
-            if not isinstance(following, str) or not following or following == next_openid:
-                return
-            next_openid = following
+        await self.call("/cgi-bin/message/mass/preview", body, idempotent=False)
 
 
 @functools.lru_cache(maxsize=16)
@@ -313,10 +241,3 @@ def _mass_text(content: str, clientmsgid: str) -> dict[str, Any]:
     if not clientmsgid or len(clientmsgid.encode()) > 64:
         raise ValueError("clientmsgid must be 1 to 64 bytes")
     return {"msgtype": "text", "text": {"content": content}, "clientmsgid": clientmsgid}
-
-
-def _tag_id(data: dict[str, Any]) -> int:
-    tag = data.get("tag")
-    if not isinstance(tag, dict) or not isinstance(tag.get("id"), int):
-        raise FatalError(ERR_BAD_ANSWER, "no tag id", "/cgi-bin/tags/create gave no tag id")
-    return int(tag["id"])

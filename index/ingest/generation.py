@@ -11,16 +11,18 @@ are removed by the next ingest. Unchanged files (same SHA-256 as stored) are not
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import shutil
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index.errors import ArchiveError
+from index.errors import ArchiveError, DiskFullError
 from index.ingest.haystack import FILES as HAYSTACK_FILES
 from index.ingest.haystack import write_haystack
 from index.layout import (
@@ -182,11 +184,50 @@ def write_generation(
 
     The caller holds ingest_lock. Returns the new generation's directory.
     """
+    live = readable_generation(index_dir)
+    number = int(load_meta(current_dir(index_dir))["generation"]) + 1
+    fresh = index_dir / generation_name(number)
+    full = False
+    with warnings.catch_warnings():  # a failed Whoosh commit leaves its segment files open:
+        warnings.simplefilter("ignore", ResourceWarning)  # closed when the traceback goes
+        try:
+            _build(index_dir, issues, live, number, procs, limitmb)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            full = True
+    if full:
+        shutil.rmtree(fresh, ignore_errors=True)  # the live generation is untouched
+        raise DiskFullError(
+            f"no space left on the disk of {index_dir} while writing a new index generation "
+            f"(about {_size_mb(live)} MB are needed): free some space there, or set "
+            "archive.index_dir to a folder on another disk, then run `neuraltalk ingest` again; "
+            "the archive being served is unchanged"
+        )
+    _cleanup(index_dir, {fresh.name} | ({live.name} if live else set()))
+    return fresh
+
+
+def _size_mb(generation: Path | None) -> int:
+    """The size of a generation in MB, at least 1 (a guess of what the next one needs)."""
+    if generation is None:
+        return 1
+    total = sum(f.stat().st_size for f in generation.iterdir() if f.is_file())
+    return max(1, round(total / 1e6))
+
+
+def _build(
+    index_dir: Path,
+    issues: Sequence[tuple[Issue, str]],
+    live: Path | None,
+    number: int,
+    procs: int,
+    limitmb: int,
+) -> None:
+    """Write generation `number` from `live` plus `issues`, then point CURRENT at it."""
     from whoosh import index as whoosh_index  # type: ignore[import-untyped]
 
-    live = readable_generation(index_dir)
     meta = load_meta(live)
-    number = int(load_meta(current_dir(index_dir))["generation"]) + 1
     fresh = index_dir / generation_name(number)
     if fresh.exists():
         shutil.rmtree(fresh)
@@ -213,5 +254,3 @@ def write_generation(
     meta["version"], meta["generation"] = META_VERSION, number
     _write_atomic(fresh / META, json.dumps(meta, ensure_ascii=False, indent=1))
     _write_atomic(index_dir / POINTER, fresh.name + "\n")
-    _cleanup(index_dir, {fresh.name} | ({live.name} if live else set()))
-    return fresh
