@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from bot.wechat.follower import Follower
 
 NEURALTALK = str(Path(sys.executable).parent / "neuraltalk")
-WARM = 1.0
+WARM = 1
 EXPECTED_RATE = 15_000  # more requests are prepared per second of run than any run sends
 
 LUA = r"""
@@ -98,7 +98,8 @@ def start(env: dict[str, str], workers: int, port: int, log: Path) -> subprocess
 
 
 def wrk(script: Path, port: int, seconds: float, first: int, threads: int = 2) -> dict:
-    command = ["wrk", "-t", str(threads), "-c", "32", "-d", f"{seconds}s", "--timeout", "10s",
+    duration = f"{max(round(seconds), 1)}s"  # wrk takes whole seconds
+    command = ["wrk", "-t", str(threads), "-c", "32", "-d", duration, "--timeout", "10s",
                "-s", str(script), f"http://127.0.0.1:{port}/wechat", "--", str(first),
                str(threads)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True)

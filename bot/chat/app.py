@@ -268,8 +268,6 @@ async def _resources(
     hook.maybe_reload()  # opens the archive, or logs why it cannot yet
     hook.count_archive()
     shared = hook.state.shared
-    if shared is not None:
-        shared.start()
     await hook.late.open(hook.settings.wechat, hook.deps.store, hook.state.token_lock)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
     freeze_heap()

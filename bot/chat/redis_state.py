@@ -77,7 +77,7 @@ class RedisRetries:
 
     async def _claim(self, rkey: str) -> bool:
         ttl = _ms(CLAIM_TTL)
-        return bool(await self._shared.call(lambda r: r.set(rkey, PENDING, nx=True, px=ttl)))
+        return bool(await self._shared.do(lambda p: p.set(rkey, PENDING, nx=True, px=ttl)))
 
     async def _run(self, rkey: str, key: str, work: Work) -> str | None:
         try:
@@ -96,7 +96,7 @@ class RedisRetries:
         deadline = time.monotonic() + WAIT
         delay = 0.002
         while True:
-            value = await self._shared.call(lambda r: r.get(rkey))
+            value = await self._shared.do(lambda p: p.get(rkey))
             if value is None and await self._claim(rkey):
                 attempt.own = True  # the first attempt failed: this process answers
                 return await self._run(rkey, key, work)
@@ -122,7 +122,7 @@ class RedisPages:
     async def page(self, openid: str) -> Page | None:
         rkey = self._shared.key("page", openid)
         pending = self._shared.pending(rkey)
-        value = pending[0] if pending else await self._shared.call(lambda r: r.get(rkey))
+        value = pending[0] if pending else await self._shared.do(lambda p: p.get(rkey))
         if value is None:
             return None
         try:
@@ -149,8 +149,8 @@ class RedisReplays:
 
     async def first_or_same(self, key: str, digest: bytes) -> bool:
         rkey = self._shared.key("seen", key)
-        old = await self._shared.call(
-            lambda r: r.set(rkey, digest, nx=True, get=True, px=_ms(self._ttl))
+        old = await self._shared.do(
+            lambda p: p.set(rkey, digest, nx=True, get=True, px=_ms(self._ttl))
         )
         return old is None or old == digest
 

@@ -1,16 +1,17 @@
-"""The Redis that every webhook process and host shares (redis.url): calls, health, writes.
+"""The Redis that every webhook process and host shares (redis.url): commands, health, writes.
 
-Every call goes through Shared.call(). A failure marks Redis down: one warning line (not one a
-request), neuraltalk_redis_errors_total counts it, and SharedUnavailable is raised, so the
-reply says the service is busy. While it is down, calls fail at once but for one try every
-RETRY_EVERY seconds, and the first that succeeds logs that Redis is back. Nothing falls back
-to this process's memory.
+Commands go through Shared.do(): queued, and sent by one background task in one pipeline with
+every other command of that moment (the replies of many followers share a round trip, as
+their store writes share a transaction), the next pipeline once the last one is answered.
+Writes whose answer nobody reads (a follower's page, a finished attempt's reply) go through
+put(), into the same pipelines; settled() waits until what was put has been sent, so that once
+a follower has a reply, every process sees the page and the reply it left; pending() reads a
+write before it has left. Keys all start with redis.prefix.
 
-Writes (a follower's page, a finished attempt's reply) go through put(): queued, and sent in
-one pipeline by a background task as soon as the event loop is free, those of many replies
-together; settled() waits until what was queued has been sent, so that once a follower has a
-reply, every process sees the page and the reply it left. pending() reads a write before it
-has left. Keys all start with redis.prefix.
+A failure marks Redis down: one warning line (not one a request), neuraltalk_redis_errors_total
+counts it, and SharedUnavailable is raised, so the reply says the service is busy. While it is
+down, commands fail at once but for one try every RETRY_EVERY seconds, and the first that
+succeeds logs that Redis is back. Nothing falls back to this process's memory.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -37,6 +39,8 @@ RETRY_EVERY = 1.0  # seconds between tries while Redis is down
 CONNECT_TIMEOUT = 1.0
 CALL_TIMEOUT = 2.0
 Write = tuple[bytes | None, float]  # a value (None: delete) and its time to live in seconds
+Command = Callable[[Pipeline], Any]  # queues one command on the pipeline
+Call = tuple[Command, "asyncio.Future[Any]"]
 
 
 def shown(url: str) -> str:
@@ -48,22 +52,23 @@ def shown(url: str) -> str:
 
 
 class Shared:
-    """One Redis connection pool, its health, and the writes sent behind the replies."""
+    """One Redis connection pool, its health, and the pipelines of commands and writes."""
 
     def __init__(self, url: str, prefix: str, on_error: Callable[[], None] = lambda: None):
         self.prefix = prefix
         self.where = shown(url)
         self.redis: Redis = Redis.from_url(
             url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CALL_TIMEOUT,
-            retry=Retry(NoBackoff(), 0), max_connections=200,
+            retry=Retry(NoBackoff(), 0), max_connections=50,
         )  # fmt: skip
         self._on_error = on_error
         self._down: str | None = None
         self._retry_at = 0.0
+        self._calls: list[Call] = []
         self._queued: dict[str, Write] = {}
         self._sending: dict[str, Write] = {}
         self._wake = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
+        self._pump: asyncio.Task[None] | None = None
         self._queued_sent: asyncio.Future[None] | None = None  # when the queued writes are sent
         self._sending_sent: asyncio.Future[None] | None = None  # when those under way are
 
@@ -71,17 +76,31 @@ class Shared:
         return f"{self.prefix}{kind}:{name}"
 
     async def call(self, work: Callable[[Redis], Awaitable[T]]) -> T:
-        """work(redis), or SharedUnavailable (the reason) when Redis cannot be reached."""
-        if self._down is not None and time.monotonic() < self._retry_at:
-            raise SharedUnavailable(self._down)
+        """work(redis) on a connection of its own, or SharedUnavailable (the reason)."""
+        self._check()
         try:
             result = await work(self.redis)
         except (RedisError, OSError) as exc:
             raise SharedUnavailable(self._failed(exc)) from None
+        self._succeeded()
+        return result
+
+    async def do(self, command: Command) -> Any:
+        """One command's answer, sent in the next pipeline (SharedUnavailable if it failed)."""
+        self._check()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls.append((command, future))
+        self._wakeup()
+        return await future
+
+    def _check(self) -> None:
+        if self._down is not None and time.monotonic() < self._retry_at:
+            raise SharedUnavailable(self._down)
+
+    def _succeeded(self) -> None:
         if self._down is not None:
             log.warning("redis at %s is back (redis.url); shared state served again", self.where)
             self._down = None
-        return result
 
     def _failed(self, exc: Exception) -> str:
         self._on_error()
@@ -100,15 +119,15 @@ class Shared:
             return str(exc)
         return None
 
-    # --- writes behind the replies -----------------------------------------------------------
+    # --- writes ------------------------------------------------------------------------------
 
     def put(self, key: str, value: bytes | None, ttl: float) -> None:
-        """Set key to value for ttl seconds (None: delete it), soon, in the background."""
+        """Set key to value for ttl seconds (None: delete it), in the next pipeline."""
         self._queued[key] = (value, ttl)
-        self._wake.set()
+        self._wakeup()
 
     async def settled(self) -> None:
-        """Once the writes queued so far have been sent (or lost with Redis down)."""
+        """Once the writes put so far have been sent (or lost with Redis down)."""
         if self._queued:
             if self._queued_sent is None:
                 self._queued_sent = asyncio.get_running_loop().create_future()
@@ -120,45 +139,65 @@ class Shared:
         """The write to `key` not yet acknowledged by Redis, if any."""
         return self._queued.get(key) or self._sending.get(key)
 
-    def start(self) -> None:
-        self._flusher = asyncio.create_task(self._flush_forever())
+    # --- the pump ----------------------------------------------------------------------------
 
-    async def _flush_forever(self) -> None:
+    def _wakeup(self) -> None:
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_running_loop().create_task(self._pump_forever())
+        self._wake.set()
+
+    async def _pump_forever(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.flush()
+            await self.send()
 
-    async def flush(self) -> None:
-        """Send what is queued in one pipeline; lost (and logged as Redis down) if it fails."""
-        if not self._queued:
+    async def send(self) -> None:
+        """Send what is queued, commands and writes, in one pipeline."""
+        if not self._calls and not self._queued:
             return
+        calls, self._calls = self._calls, []
         self._sending, self._queued = self._queued, {}
         self._sending_sent, self._queued_sent = self._queued_sent, None
         try:
-            await self.call(lambda r: _send(r, self._sending))
-        except SharedUnavailable:
-            log.debug("%d shared writes lost: Redis is down", len(self._sending))
+            answers = await self.call(lambda r: _pipeline(r, calls, self._sending))
+        except SharedUnavailable as exc:
+            answers = [exc] * len(calls)
+        except BaseException:  # cancelled (closing): nobody waits forever
+            for _, future in calls:
+                future.cancel()
+            raise
         finally:
             self._sending = {}
             if self._sending_sent is not None:
                 self._sending_sent.set_result(None)
                 self._sending_sent = None
+        for (_, future), answer in zip(calls, answers, strict=False):
+            if future.done():
+                continue
+            if isinstance(answer, Exception):
+                future.set_exception(SharedUnavailable(str(answer)))
+            else:
+                future.set_result(answer)
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
+        if self._pump is not None:
+            self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            await self.flush()
+                await self._pump
+        await self.send()
         await self.redis.aclose()
 
 
-async def _send(redis: Redis, writes: dict[str, Write]) -> Any:
+async def _pipeline(redis: Redis, calls: list[Call], writes: dict[str, Write]) -> list[Any]:
+    """The answers to `calls` (an exception for one that failed); the writes after them."""
     async with redis.pipeline(transaction=False) as pipe:
+        for command, _ in calls:
+            command(pipe)
         for key, (value, ttl) in writes.items():
             if value is None:
                 pipe.delete(key)
             else:
                 pipe.set(key, value, px=max(int(ttl * 1000), 1))
-        return await pipe.execute()
+        answers = await pipe.execute(raise_on_error=False)
+    return list(answers[: len(calls)])
