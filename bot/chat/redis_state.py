@@ -76,8 +76,7 @@ class RedisRetries:
         self._shared.put(self._shared.key("retry", key), SUCCESS, self._ttl)
 
     async def _claim(self, rkey: str) -> bool:
-        ttl = _ms(CLAIM_TTL)
-        return bool(await self._shared.do(lambda p: p.set(rkey, PENDING, nx=True, px=ttl)))
+        return await self._shared.do("SET", rkey, PENDING, "NX", "PX", _ms(CLAIM_TTL)) is not None
 
     async def _run(self, rkey: str, key: str, work: Work) -> str | None:
         try:
@@ -96,7 +95,7 @@ class RedisRetries:
         deadline = time.monotonic() + WAIT
         delay = 0.002
         while True:
-            value = await self._shared.do(lambda p: p.get(rkey))
+            value = await self._shared.do("GET", rkey)
             if value is None and await self._claim(rkey):
                 attempt.own = True  # the first attempt failed: this process answers
                 return await self._run(rkey, key, work)
@@ -122,7 +121,7 @@ class RedisPages:
     async def page(self, openid: str) -> Page | None:
         rkey = self._shared.key("page", openid)
         pending = self._shared.pending(rkey)
-        value = pending[0] if pending else await self._shared.do(lambda p: p.get(rkey))
+        value = pending[0] if pending else await self._shared.do("GET", rkey)
         if value is None:
             return None
         try:
@@ -149,9 +148,7 @@ class RedisReplays:
 
     async def first_or_same(self, key: str, digest: bytes) -> bool:
         rkey = self._shared.key("seen", key)
-        old = await self._shared.do(
-            lambda p: p.set(rkey, digest, nx=True, get=True, px=_ms(self._ttl))
-        )
+        old = await self._shared.do("SET", rkey, digest, "NX", "GET", "PX", _ms(self._ttl))
         return old is None or old == digest
 
 
