@@ -82,17 +82,21 @@ def prepare(folder: Path, queries: list[str], token: str, appid: str, followers:
 
 
 def start(env: dict[str, str], workers: int, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`neuraltalk serve --workers n`, once every worker has opened the archive (each logs it):
+    a worker still starting would take the CPU from the others during the measurement."""
     args = [NEURALTALK, "serve", "--port", str(port), "--workers", str(workers)]
     with log.open("ab") as out:
         process = subprocess.Popen(args, env=env, stdout=out, stderr=out, start_new_session=True)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            time.sleep(1.0 if workers > 1 else 0)  # every worker up, not only the first
-            return process
-        except OSError:
-            time.sleep(0.2)
+        if log.read_text(errors="replace").count("archive opened") >= workers:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                time.sleep(1.0)
+                return process
+            except OSError:
+                pass
+        time.sleep(0.2)
     process.kill()
     raise SystemExit(f"neuraltalk serve --workers {workers} did not come up: see {log}")
 
