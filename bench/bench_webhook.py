@@ -279,6 +279,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default="", help="also burst on this PostgreSQL (a schema)")
     parser.add_argument("--workers", type=int, default=0, help="scale-out: 1 worker, then N")
     parser.add_argument("--redis", default="", help="scale-out: the Redis the workers share")
+    parser.add_argument("--rounds", type=int, default=2, help="scale-out: 1 then N, R times")
     args = parser.parse_args()
     if args.workers:
         scale(args)
@@ -334,13 +335,14 @@ def scale(args: argparse.Namespace) -> None:
             "NEURALTALK_ARCHIVE_INDEX_DIR": str(work / "index"), "NEURALTALK_STORAGE_URL": store,
             "NEURALTALK_REDIS_URL": args.redis}  # fmt: skip
     figures = []
-    for workers in (1, args.workers):
-        env["NEURALTALK_REDIS_PREFIX"] = f"bench-{int(time.time())}-{workers}:"
-        log = work / f"serve-{workers}.log"
-        figures.append(scale_out.run(env, script, workers, free_port(), args.seconds, 0, log))
+    for round_ in range(args.rounds):  # alternated, so that a change of load hits both
+        for workers in (1, args.workers):
+            env["NEURALTALK_REDIS_PREFIX"] = f"bench-{int(time.time())}-{round_}-{workers}:"
+            log = work / f"serve-{round_}-{workers}.log"
+            figures.append(scale_out.run(env, script, workers, free_port(), args.seconds, 0, log))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"store: {'PostgreSQL' if args.pg_url else 'SQLite'}; {count} requests prepared")
-    scale_out.report(figures[0], figures[1], load)
+    scale_out.report(figures, load)
 
 
 def report(results: list[Figures]) -> None:
