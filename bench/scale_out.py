@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -126,13 +127,46 @@ def outcomes(port: int) -> dict[str, float]:
     return counts
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (the workers), from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def redis_cpu(url: str) -> float:
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def run(env: dict[str, str], script: Path, workers: int, port: int, seconds: float, first: int,
         log: Path) -> dict:  # fmt: skip
-    """One measured run: warm up, then `seconds` of wrk; the figures and the replies' outcomes."""
+    """One measured run: warm up, then `seconds` of wrk; the figures, the replies' outcomes and
+    the CPU time per reply of the server processes, wrk and Redis."""
+    import resource
+
     process = start(env, workers, port, log)
     try:
         wrk(script, port, WARM, first)
+        before = (tree_cpu(process.pid), resource.getrusage(resource.RUSAGE_CHILDREN),
+                  redis_cpu(env["NEURALTALK_REDIS_URL"]))  # fmt: skip
         figures = wrk(script, port, seconds, first + int(EXPECTED_RATE * WARM))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        n = max(figures["requests"], 1)
+        figures["server_us"] = (tree_cpu(process.pid) - before[0]) / n * 1e6
+        wrk_cpu = after.ru_utime + after.ru_stime - before[1].ru_utime - before[1].ru_stime
+        figures["wrk_us"] = wrk_cpu / n * 1e6
+        figures["redis_us"] = (redis_cpu(env["NEURALTALK_REDIS_URL"]) - before[2]) / n * 1e6
         figures["outcomes"] = outcomes(port)
         figures["workers"] = workers
         return figures
@@ -146,18 +180,32 @@ def rate(f: dict) -> float:
 
 
 def report(figures: list[dict], load: str) -> None:
-    """Each run, then the ratio of the N-worker runs' total rate to the 1-worker runs'."""
+    """Each run, then the ratio of the N-worker runs' average rate to the 1-worker runs'; and
+    what the CPU time per reply allows on 2 idle cores."""
     print(f"scale-out: Zipf plain, 32 connections (wrk), Redis shared; load average {load}")
+    cpu_head = "CPU us/reply: server wrk redis"
     print(f"{'workers':>7} {'replies':>8} {'replies/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max ms':>7} {'errors':>7}  outcomes (from /metrics)")  # fmt: skip
+          f"{'max ms':>7} {'errors':>7} {cpu_head:>31}  outcomes")  # fmt: skip
     for f in figures:
+        cpu = f"{f['server_us']:.0f} {f['wrk_us']:.0f} {f['redis_us']:.0f}"
         print(f"{f['workers']:>7} {f['requests']:>8} {rate(f):>10.0f} {f['p50']:>7.2f} "
-              f"{f['p99']:>7.2f} {f['max']:>7.1f} {f['errors']:>7}  {f['outcomes']}")  # fmt: skip
-    one = [rate(f) for f in figures if f["workers"] == 1]
+              f"{f['p99']:>7.2f} {f['max']:>7.1f} {f['errors']:>7} {cpu:>31}  "
+              f"{f['outcomes']}")  # fmt: skip
+    one = [f for f in figures if f["workers"] == 1]
     many = [f for f in figures if f["workers"] > 1]
-    ratio = sum(rate(f) for f in many) / len(many) / (sum(one) / len(one))
+    ratio = average(many, rate) / average(one, rate)
     p99 = max(f["p99"] for f in many)
     n = many[0]["workers"]
     print(f"{n} workers / 1 worker: {ratio:.2f}x (target >= 1.4x: "
           f"{'met' if ratio >= 1.4 else 'MISSED'}); worst p99 with {n}: {p99:.1f} ms "
           f"(target < 10 ms: {'met' if p99 < 10 else 'MISSED'})")  # fmt: skip
+    # one worker is one core at most; everything shares the machine's 2 cores
+    total = lambda f: f["server_us"] + f["wrk_us"] + f["redis_us"]  # noqa: E731
+    bound_one = min(1e6 / average(one, lambda f: f["server_us"]), 2e6 / average(one, total))
+    bound_many = min(n * 1e6 / average(many, lambda f: f["server_us"]), 2e6 / average(many, total))
+    print(f"CPU bound on 2 idle cores: 1 worker {bound_one:.0f}/s, {n} workers "
+          f"{bound_many:.0f}/s: {bound_many / bound_one:.2f}x")  # fmt: skip
+
+
+def average(figures: list[dict], of: Callable[[dict], float]) -> float:
+    return sum(of(f) for f in figures) / len(figures)
