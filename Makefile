@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_archive.py
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_broadcast.py
+	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_reload.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache

@@ -34,7 +34,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot import eventloop  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.eventloop import new_event_loop  # noqa: E402
 from bot.wechat.follower import Follower  # noqa: E402
 
 CORPUS = ROOT / "issues"
@@ -77,7 +79,9 @@ def serve(kind: str, port: int, settings: Settings) -> None:
         app = web.Application()
         app.router.add_post("/wechat", success)
         app.router.add_get("/healthz", success)
-        web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+        web.run_app(
+            app, host="127.0.0.1", port=port, access_log=None, print=None, loop=new_event_loop()
+        )
         return
     from bot.chat.app import create_app
     from bot.chat.server import serve as serve_app
@@ -86,7 +90,7 @@ def serve(kind: str, port: int, settings: Settings) -> None:
         async with serve_app(create_app(settings), "127.0.0.1", port):
             await asyncio.Event().wait()
 
-    asyncio.run(forever())
+    eventloop.run(forever())
 
 
 def requests_for(queries: list[str], safe: bool, seed: int) -> list[bytes]:
@@ -178,7 +182,7 @@ def load_process(
     pin(1)
     todo = requests_for(queries, safe, seed=len(name) * 7919 + int(time.time()) % 100_000)
     todo.reverse()
-    elapsed, out = asyncio.run(_load(port, todo, seconds))
+    elapsed, out = eventloop.run(_load(port, todo, seconds))
     latencies = sorted(o[0] for o in out)
     invalid = sum(not check(body, status, safe, name == "bare") for _, status, body in out)
     pick = lambda f: latencies[min(int(f * len(latencies)), len(latencies) - 1)] * 1000  # noqa: E731
@@ -206,7 +210,7 @@ def burst_process(port: int, q: mp.Queue) -> None:
         )
         todo.append(head.encode() + push.body)
     started = time.perf_counter()
-    out = asyncio.run(_burst(port, todo))
+    out = eventloop.run(_burst(port, todo))
     elapsed = time.perf_counter() - started
     ok = busy = 0
     for _, status, body in out:

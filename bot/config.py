@@ -30,7 +30,12 @@ ENV_PREFIX = "NEURALTALK_"
 DEFAULT_FILE = Path("neuraltalk.yaml")
 OTHER_VARIABLES = ("NEURALTALK_CONFIG",)  # and NEURALTALK_TEST_*, the test suite's
 DEFAULT_TOKEN = "neuraltalk"
-PATH_KEYS = (("archive", "issues_dir"), ("archive", "index_dir"), ("archive", "synonyms"))
+PATH_KEYS = (
+    ("archive", "issues_dir"),
+    ("archive", "index_dir"),
+    ("archive", "synonyms"),
+    ("wechat", "menu_file"),
+)
 SQLITE_SCHEMES = ("sqlite", "sqlite+aiosqlite")
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
@@ -50,6 +55,7 @@ class WechatSettings:
     account_type: str = "subscription"  # "subscription" or "service"
     timestamp_window: int = 300  # seconds; 0 turns the check off
     mode: str = ""  # plain, compatible or safe; empty: safe with encoding_aes_key, else plain
+    menu_file: str = "menu.yaml"  # the account's custom menu, for `neuraltalk menu push`
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class StorageSettings:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    public_url: str = ""  # e.g. https://bot.example.com: absolute links; the default issue link
     workers: int = 1  # processes serving the port; more than 1 needs redis.url
     metrics_token: str = ""  # empty: /metrics answers loopback only; else a Bearer token
 
@@ -172,6 +179,7 @@ def _validate(settings: Settings) -> None:
     if not 1 <= settings.server.workers <= 64:
         raise ConfigError(f"server.workers must be between 1 and 64, got {settings.server.workers}")
     _check_storage_url(settings.storage.url)
+    _check_public_url(settings.server.public_url)
     _check_redis_url(settings.redis.url)
 
 
@@ -182,6 +190,36 @@ def _check_redis_url(url: str) -> None:
             "redis.url must be redis://host:6379/0 (rediss:// with TLS, unix:///path), "
             f"got {shown!r}"
         )
+
+
+def _check_public_url(url: str) -> None:
+    """server.public_url is where readers reach this server: http(s)://host[:port][/path]."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"server.public_url must be http(s)://host[:port][/path], like "
+            f"https://bot.example.com, got {url!r}"
+        )
+
+
+def _public_issue_url(
+    settings: Settings, raw: Mapping[str, Any], env: Mapping[str, str]
+) -> Settings:
+    """server.public_url without its trailing slash; with it set and archive.issue_url not set
+    (in the file or the environment), issues link to our own pages: {public_url}/issues/{date}."""
+    public = settings.server.public_url.rstrip("/")
+    if not public:
+        return settings
+    archive_raw = raw.get("archive") or {}
+    chosen = "issue_url" in archive_raw or f"{ENV_PREFIX}ARCHIVE_ISSUE_URL" in env
+    archive = {} if chosen else {"issue_url": public + "/issues/{date}"}
+    return settings.replace(server={"public_url": public}, archive=archive)
 
 
 def _check_storage_url(url: str) -> None:
@@ -312,7 +350,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         sections[name] = _section(name, section_raw, env)
     settings = Settings(**sections, source=source)
     _validate(settings)
-    return settings
+    return _public_issue_url(settings, raw, env)
 
 
 EXAMPLE = Path(__file__).with_name("example.yaml").read_text(encoding="utf-8")

@@ -27,11 +27,11 @@ def header(issue: IssueSummary) -> str:
     return title if issue.date in title else f"{title} ({issue.date})"
 
 
-def entry_line(entry: Hit) -> str:
-    """One entry as a link, or plain text without URL."""
+def entry_line(entry: Hit, bullet: bool = True) -> str:
+    """One entry as a link, or plain text without URL (after a bullet unless numbered)."""
     title = html.escape(" ".join(entry.title.split()), quote=False)
     if not entry.url:
-        return f"• {title}"
+        return f"• {title}" if bullet else title
     return f'<a href="{html.escape(entry.url, quote=True)}">{title}</a>'
 
 

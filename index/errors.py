@@ -13,6 +13,15 @@ class QueryError(ArchiveError):
     """A search query cannot be run (empty, too long, only punctuation)."""
 
 
+class QueryTooLong(QueryError):
+    """A query over the limits: `size` characters (unit "characters") or words ("words")."""
+
+    def __init__(self, message: str, size: int, unit: str) -> None:
+        super().__init__(message)
+        self.size = size
+        self.unit = unit
+
+
 class IndexMissingError(ArchiveError):
     """There is no index yet: run `neuraltalk ingest`."""
 

@@ -4,6 +4,10 @@ the fake WeChat API on loopback, and archive indexes built once per session."""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -21,8 +25,8 @@ SERVICES = (("PostgreSQL", PG_VARIABLE), ("Redis", REDIS_VARIABLE))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Skips in one line: only the PostgreSQL and Redis tests may skip, and only without their
-    variable."""
+    """Skips in one line: the PostgreSQL and Redis tests without their variable, the browser
+    tests without Chromium (tests/test_web_browser.py), and anything else."""
     skipped = terminalreporter.stats.get("skipped", [])
     if not skipped:
         return
@@ -32,8 +36,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if count:
             parts.append(f"{count} {name} tests skipped: set {variable} to run them")
             explained += count
-    if explained < len(skipped):
-        parts.append(f"{len(skipped) - explained} other tests skipped (run pytest -rs)")
+    browser = [r for r in skipped if "no Chromium" in str(r.longrepr)]
+    if browser:
+        parts.append(
+            f"{len(browser)} browser tests skipped: no Chromium (apt-get install chromium)"
+        )
+    others = len(skipped) - explained - len(browser)
+    if others:
+        parts.append(f"{others} other tests skipped (run pytest -rs)")
     terminalreporter.write_line("; ".join(parts), yellow=True)
 
 
@@ -130,3 +140,24 @@ async def mock() -> AsyncIterator[MockWeChat]:
     """The fake WeChat API server on a free loopback port."""
     async with serve_mock() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def mock_process() -> Iterator[str]:
+    """`neuraltalk mock-wechat` in its own process on a free loopback port; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [str(Path(sys.executable).parent / "neuraltalk"), "mock-wechat", "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broadcast_support import ISSUE, make_settings, mock_log, received, seed_subscribers
+from broadcast_support import (
+    ISSUE,
+    make_settings,
+    mock_log,
+    received,
+    seed_subscribers,
+    set_faults,
+)
 from test_cli_broadcast import (  # noqa: F401 (fixtures)
     NEURALTALK,
     _broadcast,
@@ -110,6 +117,31 @@ def test_a_signal_pauses_with_the_report_and_the_same_command_resumes(
     got = received(asyncio.run(mock_log(fake)))
     assert set(got) == set(people) and max(got.values()) == 1
     assert _campaigns(env)[0]["status"] == "finished"
+
+
+def test_a_second_signal_exits_at_once_and_only_what_was_in_flight_is_in_doubt(
+    sample_index: Path, tmp_path: Path, store_url: str, fake: str
+) -> None:
+    people = asyncio.run(_populate(store_url, 40))
+    asyncio.run(set_faults(fake, latency=1.0))  # every request in flight for a second
+    env = env_for(sample_index, store_url, fake)
+    proc = _broadcast(env, tmp_path, "--concurrency", "4")
+    _wait_for_messages(fake, proc, 8)  # two rounds went out; the third is in flight
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "interrupted again" in out and "campaign paused" not in out  # no waiting, no report
+
+    resumed = _broadcast(env, tmp_path)  # the same command: the in-flight ones are in doubt
+    out, _ = resumed.communicate(timeout=120)
+    doubt, (_, counts) = asyncio.run(_doubt(store_url))
+    assert 0 < len(doubt) <= 4, out  # at most --concurrency: the requests that were in flight
+    assert resumed.returncode == 3 and counts.in_doubt == len(doubt), out
+    got = received(asyncio.run(mock_log(fake)))
+    assert max(got.values()) == 1  # nobody twice
+    assert set(people) - set(got) <= doubt  # whoever did not get it is reported in doubt
 
 
 def _run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

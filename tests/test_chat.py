@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -33,7 +36,11 @@ async def serve(
 async def chat(settings: Settings, url: str, lines: list[str]) -> list[str]:
     feed = iter(lines)
     out: list[str] = []
-    code = await converse(settings, "editor-trial", url, lambda: next(feed, None), out.append)
+
+    async def read() -> str | None:
+        return next(feed, None)
+
+    code = await converse(settings, "editor-trial", url, read, out.append)
     assert code == 0
     return out
 
@@ -75,3 +82,20 @@ async def test_the_command_reads_stdin_and_prints_replies(
     assert process.returncode == 0
     text = stdout.decode()
     assert "发关键词搜索" in text and "2020-04-26" in text and "(https://" in text
+
+
+def test_the_in_process_chat_never_adds_a_real_subscriber(
+    sample_index: Path, tmp_path: Path
+) -> None:
+    """`neuraltalk chat` without --url is a trial: 订阅 there is kept in the rehearsal database."""
+    (tmp_path / "data").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURALTALK_")}
+    env["NEURALTALK_ARCHIVE_INDEX_DIR"] = str(sample_index)  # the default storage.url
+    command = str(Path(sys.executable).parent / "neuraltalk")
+    run = functools.partial(subprocess.run, env=env, cwd=tmp_path, capture_output=True, text=True)
+    chatted = run([command, "chat"], input="订阅\n", timeout=120)
+    assert chatted.returncode == 0, chatted.stderr
+    assert "订阅成功" in chatted.stdout
+    listed = run([command, "subscribers", "--json"], timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["subscribers"] == []  # the real list is untouched

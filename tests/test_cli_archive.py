@@ -99,7 +99,7 @@ def test_search_text_output(corpus_index: Path, tmp_path: Path) -> None:
     words = run(tmp_path, corpus_index, "search", "开源", "Tengine")
     assert words.returncode == 0 and "开源项目" in words.stdout and "Tengine" in words.stdout
     typo = run(tmp_path, corpus_index, "search", "Tengnie")
-    assert typo.returncode == 0 and "did you mean: tengine" in typo.stdout
+    assert typo.returncode == 0 and "did you mean: Tengine" in typo.stdout
     some = run(tmp_path, corpus_index, "search", "华为", "qwzxqwzx")
     assert "no entry matches all the words" in some.stdout
     phrase = run(tmp_path, corpus_index, "search", "模型量化部署")

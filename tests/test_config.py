@@ -60,6 +60,10 @@ def test_neuraltalk_config_variable_then_local_file(
         ("{}", {"NEURALTALK_STORAGE_URL": "postgresql://u:pw@h:port/db"}, "port must be a number"),
         ("{}", {"NEURALTALK_STORAGE_URL": "mysql://h/db"}, "storage.url must be sqlite:///"),
         ("{}", {"NEURALTALK_STORAGE_URL": "sqlite:///nowhere/x.db"}, "nowhere does not exist"),
+        ("server:\n  public_url: bot.example.com\n", {}, "server.public_url must be http(s)://"),
+        ("{}", {"NEURALTALK_SERVER_PUBLIC_URL": "ftp://h"}, "server.public_url must be http(s)"),
+        ("{}", {"NEURALTALK_SERVER_PUBLIC_URL": "https://h/?a=1"}, "server.public_url must be"),
+        ("{}", {"NEURALTALK_SERVER_PUBLIC_URL": "https://h:x/"}, "server.public_url must be"),
     ],
 )
 def test_bad_configuration_is_one_line(
@@ -71,6 +75,28 @@ def test_bad_configuration_is_one_line(
         load_settings(path, env=env)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+GITHUB_ISSUE = (
+    "https://github.com/ysh329/awesome-embedded-ai/blob/master/embedded-ai-report/{date}.md"
+)
+
+
+def test_public_url_makes_our_own_page_the_default_issue_link(tmp_path: Path) -> None:
+    assert load_settings(env={}).archive.issue_url == GITHUB_ISSUE  # unset: as before
+    env = {"NEURALTALK_SERVER_PUBLIC_URL": "https://bot.example.com/"}
+    settings = load_settings(env=env)
+    assert settings.server.public_url == "https://bot.example.com"
+    assert settings.archive.issue_url == "https://bot.example.com/issues/{date}"
+    chosen = {**env, "NEURALTALK_ARCHIVE_ISSUE_URL": "https://example.org/{date}.md"}
+    assert load_settings(env=chosen).archive.issue_url == "https://example.org/{date}.md"
+    path = tmp_path / "conf.yaml"
+    path.write_text("archive:\n  issue_url: https://example.org/{date}\n", encoding="utf-8")
+    assert load_settings(path, env=env).archive.issue_url == "https://example.org/{date}"
+    target = tmp_path / "init.yaml"  # the example `init` writes leaves issue_url to the default
+    assert CliRunner().invoke(cli, ["init", str(target)]).exit_code == 0
+    assert load_settings(target, env={}).archive.issue_url == GITHUB_ISSUE
+    assert load_settings(target, env=env).archive.issue_url.startswith("https://bot.example.com/")
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:

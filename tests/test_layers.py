@@ -1,4 +1,5 @@
-"""The direction of dependencies: cli → broadcast/chat → store/wechat/index, wechat on its own.
+"""The direction of dependencies: cli → broadcast/chat/web → store/wechat/index, wechat on its
+own; web (the archive's pages) and chat/broadcast know nothing of each other.
 
 Every import in every module is read with `ast` (those inside functions too), so a lazy import
 cannot slip a dependency past the rule.
@@ -17,10 +18,14 @@ OURS = ("bot", "index")
 # package (as a dotted prefix) -> the packages of ours it may not import
 FORBIDDEN = {
     "index": ("bot",),
-    "bot.store": ("bot.chat", "bot.broadcast", "bot.cli"),
-    "bot.chat": ("bot.broadcast", "bot.cli"),
-    "bot.broadcast": ("bot.chat", "bot.cli"),
-    "bot.metrics": ("bot.chat", "bot.broadcast", "bot.cli", "bot.store"),
+    "bot.store": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
+    "bot.chat": ("bot.broadcast", "bot.cli", "bot.web"),
+    "bot.broadcast": ("bot.chat", "bot.cli", "bot.web"),
+    "bot.web": ("bot.chat", "bot.broadcast", "bot.cli", "bot.store"),
+    "bot.menu": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
+    "bot.scenes": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
+    "bot.account": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
+    "bot.metrics": ("bot.chat", "bot.broadcast", "bot.cli", "bot.store", "bot.web"),
 }
 # packages that may import nothing of ours outside themselves
 SELF_CONTAINED = ("bot.wechat",)
@@ -89,6 +94,9 @@ def test_imports_point_down_the_layers(path: Path) -> None:
         ("bot.store.store", "from bot.cli.main import cli\n", True),
         ("index.search", "from bot.config import Settings\n", True),
         ("bot.cli.main", "from bot.chat import app\n", False),
+        ("bot.chat.app", "from bot.web import mount\n", True),
+        ("bot.web.routes", "from bot.chat.app import Webhook\n", True),
+        ("bot.web.routes", "from index.search import Archive\n", False),
     ],
 )
 def test_the_check_sees_a_wrong_import(name: str, source: str, caught: bool) -> None:

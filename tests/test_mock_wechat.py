@@ -187,3 +187,43 @@ async def test_neuraltalk_mock_wechat_prints_each_message(http):
     printed = lines[-1]
     assert "custom" in printed and "oEditor" in printed and "嵌入式AI简报" in printed
     assert "长" * 60 not in printed
+
+
+async def test_menu_calls_keep_the_account_menu_and_refuse_what_wechat_refuses(mock, http):
+    tok = await token(http, mock.url)
+    click = {"type": "click", "name": "最新", "key": "最新"}
+    too_many = await post(http, f"{mock.url}/cgi-bin/menu/create", {"button": [click] * 4}, tok)
+    assert too_many["errcode"] == 40016
+    long_name = {"button": [{**click, "name": "最新一期和往期"}]}
+    assert (await post(http, f"{mock.url}/cgi-bin/menu/create", long_name, tok))["errcode"] == 40018
+    assert (await get(http, f"{mock.url}/cgi-bin/menu/get", access_token=tok))["errcode"] == 46003
+    menu = {"button": [click, {"name": "订阅", "sub_button": [{**click, "key": "订阅"}]}]}
+    assert (await post(http, f"{mock.url}/cgi-bin/menu/create", menu, tok))["errcode"] == 0
+    got = await get(http, f"{mock.url}/cgi-bin/menu/get", access_token=tok)
+    assert got["menu"]["button"] == menu["button"]
+    info = await get(http, f"{mock.url}/cgi-bin/get_current_selfmenu_info", access_token=tok)
+    assert info["is_menu_open"] == 1
+    assert info["selfmenu_info"]["button"][1]["sub_button"]["list"][0]["key"] == "订阅"
+    assert (await get(http, f"{mock.url}/cgi-bin/menu/delete", access_token=tok))["errcode"] == 0
+    info = await get(http, f"{mock.url}/cgi-bin/get_current_selfmenu_info", access_token=tok)
+    assert info == {"is_menu_open": 0}
+    log = await get(http, f"{mock.url}/_mock/log", channel="menu")
+    assert [r["content"].split()[0] for r in log["records"]] == ["create", "delete"]
+
+
+async def test_a_permanent_qrcode_keeps_its_ticket_for_its_scene(mock, http):
+    tok = await token(http, mock.url)
+
+    def body(scene: str) -> dict[str, Any]:
+        return {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}
+
+    first = await post(http, f"{mock.url}/cgi-bin/qrcode/create", body("topic:量化"), tok)
+    again = await post(http, f"{mock.url}/cgi-bin/qrcode/create", body("topic:量化"), tok)
+    other = await post(http, f"{mock.url}/cgi-bin/qrcode/create", body("subscribe"), tok)
+    assert first == again and "expire_seconds" not in first
+    assert first["url"].startswith("http://weixin.qq.com/q/") and first["ticket"]
+    assert other["url"] != first["url"]
+    empty = await post(http, f"{mock.url}/cgi-bin/qrcode/create", body(""), tok)
+    assert empty["errcode"] == 40053
+    log = await get(http, f"{mock.url}/_mock/log", channel="qrcode")
+    assert [r["content"].split()[1] for r in log["records"]] == ["topic:量化", "subscribe"]

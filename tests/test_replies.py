@@ -160,7 +160,7 @@ async def test_other_message_types_get_a_short_help(wechat: WeChat, kind: str) -
     assert answer.text is not None and "文字" in answer.text and "帮助" in answer.text
 
 
-@pytest.mark.parametrize("event", ["CLICK", "VIEW", "SCAN", "LOCATION", "TEMPLATESENDJOBFINISH"])
+@pytest.mark.parametrize("event", ["VIEW", "SCAN", "LOCATION", "TEMPLATESENDJOBFINISH"])
 async def test_other_events_get_success(wechat: WeChat, event: str) -> None:
     answer = await wechat.event(event, EventKey="k")
     assert answer.status == 200 and answer.body == "success"
@@ -203,3 +203,24 @@ def test_pack_cuts_a_single_huge_entry_rather_than_showing_nothing() -> None:
     text, shown = pack("头", ['1. <a href="u">' + "长" * 3000 + "</a>", "2. 短"], "更多", "完")
     assert shown == 1 and len(text.encode("utf-8")) <= MAX_BYTES
     assert "<a" not in text and text.endswith("更多")
+
+
+@pytest.mark.parametrize("key", ["最新", "量化", "帮助", "论文 剪枝"])
+async def test_a_menu_click_is_answered_as_its_key_sent_as_text(wechat: WeChat, key: str) -> None:
+    clicked = await wechat.event("CLICK", openid="oClicker", EventKey=key)
+    assert clicked.status == 200 and clicked.text is not None
+    assert clicked.text == await text_of(wechat, key, openid="oTyper")
+
+
+async def test_a_retried_click_gets_the_same_answer_and_subscribes_once(
+    wechat: WeChat, store: Store
+) -> None:
+    xml = wechat.follower.event("oClicker", "CLICK", create_time=1700000000, EventKey="订阅")
+    first = await wechat.send_xml(xml)
+    retry = await wechat.send_xml(xml)  # WeChat's retry: same CreateTime, same key
+    assert first.text is not None and "订阅成功" in first.text
+    assert retry.text == first.text
+    again = await wechat.event("CLICK", openid="oClicker", create_time=1700000009, EventKey="订阅")
+    assert again.text is not None and "已经订阅" in again.text
+    subscriber = await store.subscriber("oClicker")
+    assert subscriber is not None and subscriber.all_issues

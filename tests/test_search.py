@@ -167,12 +167,18 @@ def test_synonym_only_hits_rank_below_literal_hits(archive, entries) -> None:
     assert any("剪枝" not in entries[key(h)] and "pruning" in entries[key(h)] for h in chinese)
 
 
-def test_the_editor_can_add_synonyms(corpus_index: Path, tmp_path: Path) -> None:
+def test_the_editor_can_add_synonyms(
+    corpus_index: Path, tmp_path: Path, entries: dict[Key, str]
+) -> None:
     extra = tmp_path / "synonyms.yaml"
     extra.write_text("- [腾擎, Tengine]\n", encoding="utf-8")
     archive = Archive.open(corpus_index, extra)
     try:
-        assert archive.search("腾擎").total == archive.search("tengine").total > 0
+        by_synonym = {key(h) for h in everything(archive, "腾擎").results}
+        typed = {key(h) for h in everything(archive, "tengine").results}
+        assert by_synonym and by_synonym <= typed
+        for left in typed - by_synonym:  # a synonym is a word: TengineKit is another one
+            assert not re.search(r"(?<![a-z0-9])tengine(?![a-z0-9])", entries[left])
     finally:
         archive.close()
     extra.write_text("量化: quantization\n", encoding="utf-8")
@@ -182,7 +188,7 @@ def test_the_editor_can_add_synonyms(corpus_index: Path, tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("typo", "fix"),
-    [("Tengnie", "tengine"), ("mobilenett", "mobilenet"), ("TensorRTT", "tensorrt")],
+    [("Tengnie", "Tengine"), ("mobilenett", "MobileNet"), ("TensorRTT", "TensorRT")],
 )
 def test_a_misspelt_latin_word_gets_a_suggestion(archive, typo, fix) -> None:
     result = archive.search(typo)
@@ -248,3 +254,71 @@ def test_scores_are_whoosh_bm25f_scores(archive, query) -> None:
     assert any(hit.score for hit in result.results)
     for hit in result.results:
         assert hit.score == round(by_key.get(key(hit), 0.0), 4), hit
+
+
+def _texts(result: SearchResult) -> list[str]:
+    return [" ".join([h.title, h.source, *h.tags, h.summary]).lower() for h in result.results]
+
+
+def test_a_synonym_of_several_words_matches_as_a_phrase(archive: Archive) -> None:
+    found = _texts(archive.search("神经网络", limit=EVERYTHING))
+    english = [t for t in found if "神经网络" not in t]
+    assert english and all(re.search(r"neural\s+network", t) for t in english)
+    spaced = [t for t in english if "neural network" not in t]  # found despite odd spacing?
+    assert all(re.search(r"neural\s+network", t) for t in spaced)
+
+
+def test_a_phrase_matches_whatever_the_spacing_in_the_entry(tmp_path: Path) -> None:
+    from index.ingest import ingest
+
+    (tmp_path / "2020-01-01.md").write_text(
+        "# 嵌入式AI简报 (2020-01-01)\n\n## 论文\n\n"
+        "- [Sparse Neural  Network on chips | 来源](https://example.org/a)\n"
+        "- [Graph neural networks | 来源](https://example.org/b)\n"
+        "- [Nothing neural here, a network | 来源](https://example.org/c)\n",
+        encoding="utf-8",
+    )
+    ingest(tmp_path / "index", [tmp_path / "2020-01-01.md"])
+    opened = Archive.open(tmp_path / "index")
+    try:
+        titles = [h.title for h in opened.search("神经网络").results]
+        assert titles == ["Sparse Neural  Network on chips", "Graph neural networks"]
+    finally:
+        opened.close()
+
+
+def test_latin_synonyms_match_as_words_typed_words_as_substrings(archive: Archive) -> None:
+    found = _texts(archive.search("搜索", limit=EVERYTHING))
+    assert found
+    for text in found:  # each has 搜索, or search standing as a word (searching counts)
+        assert "搜索" in text or re.search(r"(?<![a-z0-9])search(es|ing|ed)?(?![a-z0-9])", text)
+    assert not any("搜索" not in t and "research" in t and " search" not in t for t in found)
+    mobilenet = _texts(archive.search("MobileNet", limit=EVERYTHING))
+    assert any("mobilenetv3" in t for t in mobilenet)  # what the follower typed: substring
+    deploy = _texts(archive.search("部署", limit=EVERYTHING))
+    assert any("部署" not in t and "deployment" in t for t in deploy)
+
+
+def test_a_word_gone_from_the_archive_is_never_suggested(tmp_path: Path) -> None:
+    from index.ingest import ingest
+
+    issue = tmp_path / "2020-01-01.md"
+    body = "# 嵌入式AI简报 (2020-01-01)\n\n## 论文\n\n- [{} networks | 来源](https://e.org/a)\n"
+    issue.write_text(body.format("Probeable"), encoding="utf-8")
+    (tmp_path / "2020-02-01.md").write_text(
+        body.format("Other").replace("01-01", "02-01"), encoding="utf-8"
+    )
+    ingest(tmp_path / "index", [tmp_path])
+    first = Archive.open(tmp_path / "index")
+    assert (first.search("probeablx").suggestion or "").lower() == "probeable"
+    first.close()
+    issue.write_text(body.format("Plain"), encoding="utf-8")
+    ingest(tmp_path / "index", [tmp_path])  # the issue again, without the word
+    again = Archive.open(tmp_path / "index")
+    try:
+        assert again.search("probeable").total == 0
+        assert again.search("probeable").suggestion is None
+        assert again.search("probeablx").suggestion is None
+        assert (again.search("plainn").suggestion or "").lower() == "plain"
+    finally:
+        again.close()

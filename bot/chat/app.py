@@ -7,7 +7,8 @@ only unless server.metrics_token is set). Retries, pages and replays are kept in
 or in Redis (bot.chat.state); while Redis is down messages are answered that the service is
 busy and events get a 503. The
 archive and the store are opened once at start-up (cleanup_ctx); the archive is reopened when
-`neuraltalk ingest` changed it. Bad requests get a 4xx and one log line, before anything
+`neuraltalk ingest` changed it, noticed by a background check every WATCH_EVERY seconds (and on
+requests), so a quiet bot reloads too. Bad requests get a 4xx and one log line, before anything
 reaches the store. An event whose work is not committed within the deadline gets a 503, so
 WeChat retries it; a message's reply that misses the deadline is sent later by
 customer-service message (bot.chat.late).
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 BODY_TIMEOUT = 5.0  # seconds to send the body once the headers are in
 REPLY_DEADLINE = 4.5  # WeChat gives up after 5 s
+WATCH_EVERY = 0.5  # seconds between two looks at the index's CURRENT generation
 
 
 class Webhook:
@@ -66,6 +68,7 @@ class Webhook:
         self.deadline = REPLY_DEADLINE
         self.body_timeout = BODY_TIMEOUT
         self._next_reload = 0.0
+        self._problem: str | None = None  # why the archive could not be opened, logged once
         self.frozen = False
 
     # --- protocol --------------------------------------------------------------------------
@@ -122,22 +125,23 @@ class Webhook:
                       request.remote, exc)  # fmt: skip
             return "unknown", "failed", web.Response(status=400, text="connection lost\n")
         self.maybe_reload()
-        kind = "event" if message.kind == "event" else "message"
+        click = message.kind == "event" and message.event == "click"  # answered as text
+        kind = "event" if message.kind == "event" and not click else "message"
         try:
             await self.verifier.replay(request.query, body)
         except Rejected as exc:
             return kind, "refused", self.refuse(request, exc)
         except SharedUnavailable:
-            return kind, "busy", self.busy(request.query, message)
+            return kind, "busy", self.busy(request.query, message, kind)
         if kind == "event":
             return kind, *await self.event(request.query, message)
         self.interactions.note(message.openid)
         outcome, text = await self.message(message)
         return kind, outcome, self.render(request.query, message, text)
 
-    def busy(self, query: MultiMapping[str], message: Incoming) -> web.Response:
+    def busy(self, query: MultiMapping[str], message: Incoming, kind: str) -> web.Response:
         """Redis is down: a message is told so, an event gets a 503 (WeChat retries it)."""
-        if message.kind == "event":
+        if kind == "event":
             return web.Response(status=503, text="shared state unavailable, retry\n")
         return self.render(query, message, texts.BUSY)
 
@@ -214,6 +218,10 @@ class Webhook:
         if now < self._next_reload:
             return
         self._next_reload = now + self.reload_every
+        self.check_archive()
+
+    def check_archive(self) -> None:
+        """Open the archive, or reopen it if `ingest` switched generations (one stat if not)."""
         try:
             if self.deps.archive is None:
                 archive = open_archive(self.settings)
@@ -225,12 +233,23 @@ class Webhook:
             else:
                 return
             self.count_archive()
+            self._problem = None
             if self.frozen:
                 freeze_heap()  # the new index joins the frozen heap
         except ArchiveError as exc:
-            log.warning("archive not available: %s", exc)
-        except Exception:  # a broken index must not take the webhook down; keep what we have
-            log.exception("archive could not be (re)opened")
+            if str(exc) != self._problem:  # once, not at every look
+                log.warning("archive not available: %s", exc)
+            self._problem = str(exc)
+        except Exception as exc:  # a broken index must not take the webhook down; keep what we have
+            if repr(exc) != self._problem:
+                log.exception("archive could not be (re)opened")
+            self._problem = repr(exc)
+
+    def live_archive(self) -> Archive | None:
+        """The archive the replies search, reopened first if `ingest` changed it: what other
+        pages served by this application (bot.web) read."""
+        self.maybe_reload()
+        return self.deps.archive
 
     def count_archive(self) -> None:
         archive = self.deps.archive
@@ -254,6 +273,10 @@ def freeze_heap() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
+# More routes on the same application (bot.web's archive pages): given the app, the settings
+# and the webhook's live archive; the caller (bot.cli) chooses them, so chat imports none.
+Pages = Callable[[web.Application, Settings, Callable[[], Archive | None]], None]
+
 WEBHOOK = web.AppKey("webhook", Webhook)
 CONNECTIONS = web.AppKey("connections", Guard)
 FLUSH_EVERY = web.AppKey("flush_every", float)
@@ -270,12 +293,14 @@ async def _resources(
     shared = hook.state.shared
     await hook.late.open(hook.settings.wechat, hook.deps.store, hook.state.token_lock)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
+    watcher = asyncio.create_task(_watch_archive(hook, WATCH_EVERY))
     freeze_heap()
     hook.frozen = True
     yield
-    flusher.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await flusher
+    for task in (flusher, watcher):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await hook.late.close()
     if shared is not None:
         await shared.close()
@@ -285,6 +310,13 @@ async def _resources(
         hook.deps.archive.close()
 
 
+async def _watch_archive(hook: Webhook, every: float) -> None:
+    """Look at the index's CURRENT generation every `every` seconds, traffic or not."""
+    while True:
+        await asyncio.sleep(every)
+        hook.check_archive()
+
+
 def create_app(
     settings: Settings,
     archive: Archive | None = None,
@@ -292,6 +324,7 @@ def create_app(
     *,
     reload_every: float = 1.0,
     flush_every: float = 5.0,
+    pages: Pages | None = None,
 ) -> web.Application:
     """The application; archive and store are opened from settings unless passed in (kept open)."""
     open_store = None
@@ -309,4 +342,6 @@ def create_app(
     app.router.add_post("/wechat", hook.post)
     app.router.add_get("/healthz", hook.healthz)
     app.router.add_get("/metrics", metrics_page(hook.metrics, settings.server.metrics_token))
+    if pages is not None:
+        pages(app, settings, hook.live_archive)
     return app

@@ -3,13 +3,18 @@
 Each line is signed (and, with wechat.encoding_aes_key set, encrypted) as WeChat's servers do,
 posted to --url or to an app started in this process, and the reply printed as the follower's
 client shows it, links as "title (url)". /follow and /unfollow send those events; /quit ends.
+
+In a terminal the line is read with prompt_toolkit: editing, history (up and down arrows),
+Ctrl-C clears the line, Ctrl-D or /quit leaves on a new line with exit code 0. Piped input is
+read a line at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -56,7 +61,7 @@ async def converse(
     settings: Settings,
     openid: str,
     url: str,
-    read_line: Callable[[], str | None],
+    read_line: Callable[[], Awaitable[str | None]],
     write: Callable[[str], None],
 ) -> int:
     """The loop: read a line, send it, write the reply; read_line returns None at the end."""
@@ -64,7 +69,7 @@ async def converse(
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         while True:
-            line = await asyncio.to_thread(read_line)
+            line = await read_line()
             if line is None or line.strip() == "/quit":
                 return 0
             if not line.strip():
@@ -76,11 +81,30 @@ async def converse(
                                 "is `neuraltalk serve` running?") from None  # fmt: skip
 
 
-def _stdin_line() -> str | None:
-    try:
-        return input(PROMPT if sys.stdin.isatty() else "")
-    except EOFError:
-        return None
+def line_reader() -> Callable[[], Awaitable[str | None]]:
+    """How lines are read: prompt_toolkit in a terminal, else plain lines from stdin."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+
+        async def piped() -> str | None:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            return line.rstrip("\n") if line else None
+
+        return piped
+    os.environ.setdefault("PROMPT_TOOLKIT_NO_CPR", "1")  # no cursor-position queries needed
+    from prompt_toolkit import PromptSession
+
+    session: PromptSession[str] = PromptSession()
+
+    async def prompted() -> str | None:
+        while True:
+            try:
+                return await session.prompt_async(PROMPT)
+            except KeyboardInterrupt:  # Ctrl-C: the line is cleared, ask again
+                continue
+            except EOFError:  # Ctrl-D on an empty line
+                return None
+
+    return prompted
 
 
 def _write(text: str) -> None:
@@ -95,7 +119,7 @@ async def _in_process(settings: Settings, openid: str) -> int:
     await site.start()
     try:
         port = runner.addresses[0][1]
-        return await converse(settings, openid, f"http://127.0.0.1:{port}/wechat", _stdin_line,
+        return await converse(settings, openid, f"http://127.0.0.1:{port}/wechat", line_reader(),
                               _write)  # fmt: skip
     finally:
         await runner.cleanup()
@@ -105,5 +129,9 @@ def run(settings: Settings, openid: str = "editor-trial", url: str | None = None
     """The terminal chat; returns the exit code."""
     print(INTRO, file=sys.stderr)
     if url:
-        return asyncio.run(converse(settings, openid, url, _stdin_line, _write))
-    return asyncio.run(_in_process(settings, openid))
+        code = asyncio.run(converse(settings, openid, url, line_reader(), _write))
+    else:
+        code = asyncio.run(_in_process(settings, openid))
+    if sys.stdout.isatty():
+        print(flush=True)  # leave the terminal on a new line
+    return code

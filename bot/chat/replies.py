@@ -8,21 +8,23 @@ the rest a 更多 away. Everything slow or stateful comes in through Deps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.chat import texts
+from bot.chat.dates import Day, Month, NotADate, when
+from bot.chat.scans import scanned
 from bot.chat.sessions import Page, Pages, Sessions, TTLCache
 from bot.metrics import Metrics
 from bot.render import entry_line, pack
 from bot.render import header as issue_header
 from bot.store.store import Store, Subscriber
 from bot.wechat.protocol import Incoming, strip_invalid
-from index.errors import QueryError
+from index.errors import QueryError, QueryTooLong
 from index.search import Archive, Hit
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,6 @@ log = logging.getLogger(__name__)
 FETCH = 20  # hits fetched per page; fewer usually fit in 2,048 bytes
 MAX_TOPIC = 20
 T = TypeVar("T")
-DATE = re.compile(r"^(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$")
-MONTH = re.compile(r"^(\d{4})[-./年](\d{1,2})月?$")
 
 
 @dataclass
@@ -54,16 +54,12 @@ class Deps:
         self.pages.clear()
 
 
-def quoted(text: str, limit: int = 30) -> str:
-    return "「" + (text if len(text) <= limit else text[:limit] + "…") + "」"
-
-
 def hit_line(number: int, hit: Hit, with_issue: bool = True) -> str:
     where = f"{hit.issue} {hit.section}" if with_issue else hit.section
     return (
-        f"{number}. [{where}] {entry_line(hit)}"
+        f"{number}. [{where}] {entry_line(hit, bullet=False)}"
         if where.strip()
-        else f"{number}. {entry_line(hit)}"
+        else f"{number}. {entry_line(hit, bullet=False)}"
     )
 
 
@@ -91,17 +87,16 @@ def _search_text(archive: Archive, query: str, offset: int) -> tuple[str, int | 
     """A page of results as text, and where the next page starts (None: no next page)."""
     try:
         result = archive.search(query, limit=FETCH, offset=offset)
+    except QueryTooLong as exc:
+        return texts.query_too_long(exc.size, exc.unit), None
     except QueryError:
         return texts.BAD_QUERY, None
     if result.total == 0:
         return texts.no_result(query, result.suggestion), None
     if offset >= result.total or not result.results:
         return texts.NO_MORE, None
-    header = f"{quoted(query)}共 {result.total} 条："
-    if result.split and result.matched_all:
-        header = f"按「{' '.join(result.words)}」查找，共 {result.total} 条："
-    elif not result.matched_all:
-        header = f"没有同时包含所有词的条目，以下是包含其中任一词的 {result.total} 条："
+    header = texts.results_header(query, result.words, result.split, result.matched_all,
+                                  result.total)  # fmt: skip
     lines = [hit_line(offset + i + 1, hit) for i, hit in enumerate(result.results)]
     end = "（完）" if offset + len(lines) >= result.total else texts.MORE_HINT
     text, shown = pack(header, lines, texts.MORE_HINT, end)
@@ -131,8 +126,9 @@ def issue_page(deps: Deps, openid: str, date: str | None, offset: int = 0) -> st
         return texts.NOT_READY
     issue = archive.latest() if date is None else archive.issue(date)
     if issue is None:
-        recent = [i.date for i in archive.issues()[:3]]
-        return texts.no_issue(date, recent)
+        same_month = archive.issues(date[:7]) if date else []
+        recent = [i.date for i in (same_month or archive.issues())[:3]]
+        return texts.no_issue(date, recent, bool(same_month))
     entries = issue.entries
     if offset >= len(entries) > 0:
         deps.sessions.forget(openid)
@@ -143,7 +139,7 @@ def issue_page(deps: Deps, openid: str, date: str | None, offset: int = 0) -> st
         head = (
             f"【{hit.section}】\n" if i == offset or hit.section != entries[i - 1].section else ""
         )
-        lines.append(head + f"{i + 1}. {entry_line(hit)}")
+        lines.append(head + f"{i + 1}. {entry_line(hit, bullet=False)}")
     header = f"{issue_header(issue)}\n共 {len(entries)} 条" + ("" if offset else "：")
     end = "全文：" + deps.issue_url.replace("{date}", issue.date) if deps.issue_url else "（完）"
     text, shown = pack(header, lines, texts.MORE_HINT, end)
@@ -151,17 +147,29 @@ def issue_page(deps: Deps, openid: str, date: str | None, offset: int = 0) -> st
     return text
 
 
-def month_page(deps: Deps, month: str) -> str:
-    if deps.archive is None:
+def month_page(deps: Deps, month: Month) -> str:
+    """That month's issues, one line each; a month without year: the latest one with issues."""
+    archive = deps.archive
+    if archive is None:
         return texts.NOT_READY
-    issues = deps.archive.issues(month)
+    year = month.year
+    if year is None:
+        years = [int(i.date[:4]) for i in archive.issues() if int(i.date[5:7]) == month.month]
+        if not years:
+            return texts.no_month(None, month.month)
+        year = max(years)
+    issues = archive.issues(month.prefix(year))
     if not issues:
-        return f"{month} 没有出刊。发「最新」看最新一期。"
-    lines = [f"{i.date} {i.title}" for i in issues]
-    text, _ = pack(
-        f"{month} 共 {len(issues)} 期：", lines, "", "发日期查看一期，例如 " + issues[0].date
-    )
+        return texts.no_month(month.prefix(year), month.month)
+    lines = [texts.month_line(i.date, i.title) for i in issues]
+    head = f"{year} 年 {month.month} 月共 {len(issues)} 期："
+    text, _ = pack(head, lines, "", texts.pick_an_issue(issues[0].date))
     return text
+
+
+def shown_topic(deps: Deps, topic: str) -> str:
+    """A topic as the archive writes it (tengine -> Tengine)."""
+    return deps.archive.written(topic) if deps.archive is not None else topic
 
 
 async def more(deps: Deps, openid: str) -> str:
@@ -179,7 +187,7 @@ async def subscribe(deps: Deps, openid: str, topic: str | None) -> str:
     )
     if changed is None:
         return texts.STORE_BUSY
-    return texts.subscribed(topic, changed)
+    return texts.subscribed(topic and shown_topic(deps, topic), changed)
 
 
 async def unsubscribe(deps: Deps, openid: str, topic: str | None) -> str:
@@ -188,7 +196,7 @@ async def unsubscribe(deps: Deps, openid: str, topic: str | None) -> str:
     )
     if changed is None:
         return texts.STORE_BUSY
-    return texts.unsubscribed(topic, changed)
+    return texts.unsubscribed(topic and shown_topic(deps, topic), changed)
 
 
 async def my_subscriptions(deps: Deps, openid: str) -> str:
@@ -201,7 +209,7 @@ async def my_subscriptions(deps: Deps, openid: str) -> str:
     sub = found[0]
     if sub is None or sub.status != "active":
         return texts.my_subscriptions(False, [])
-    return texts.my_subscriptions(sub.all_issues, sub.topics)
+    return texts.my_subscriptions(sub.all_issues, [shown_topic(deps, t) for t in sub.topics])
 
 
 Command = Callable[[Deps, str], Awaitable[str] | str]
@@ -228,14 +236,19 @@ async def _text(message: Incoming, deps: Deps) -> str:
     if command is not None:
         answer = command(deps, message.openid)
         return answer if isinstance(answer, str) else await answer
-    if m := DATE.match(text):
-        return issue_page(deps, message.openid, f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}")
-    if m := MONTH.match(text):
-        return month_page(deps, f"{m[1]}-{int(m[2]):02d}")
+    named = when(text)
+    if isinstance(named, Day):
+        return issue_page(deps, message.openid, named.date)
+    if isinstance(named, Month):
+        return month_page(deps, named)
+    if isinstance(named, NotADate):
+        return texts.not_a_date(text)
     word, _, rest = text.partition(" ")
     if word in SUBSCRIPTION:
         if len(rest) > MAX_TOPIC:
             return texts.TOPIC_TOO_LONG
+        if " " in rest:
+            return texts.topic_one_word(word)
         return await SUBSCRIPTION[word](deps, message.openid, rest or None)
     return search_page(deps, message.openid, text)
 
@@ -246,8 +259,8 @@ class NotDone(Exception):
 
 async def _event(message: Incoming, deps: Deps) -> str | None:
     """Events wait for the store as long as it takes (the webhook answers 503 meanwhile)."""
-    if message.event.startswith("subscribe"):  # subscribe, subscribe_scan (by QR code)
-        return texts.WELCOME
+    if message.event.startswith("subscribe") or message.event == "scan":  # a follow, a QR code
+        return await scanned(message, deps.store, lambda topic: shown_topic(deps, topic))
     store = deps.store
     if message.event == "unsubscribe":
         deps.sessions.forget(message.openid)
@@ -273,8 +286,11 @@ def _timed(deps: Deps, op: str) -> AbstractContextManager[None]:
 async def reply_to(message: Incoming, deps: Deps) -> str | None:
     """The text to answer `message` with; None: answer `success` (nothing shown).
 
-    A voice message is answered as its <Recognition> text (WeChat's speech to text)."""
+    A voice message is answered as its <Recognition> text (WeChat's speech to text), a menu
+    click (CLICK) as its EventKey."""
     if message.kind == "event":
+        if message.event == "click":  # a menu button: answered as its key sent as text
+            return await _text(dataclasses.replace(message, content=message.event_key), deps)
         return await _event(message, deps)
     if message.kind != "text" and not (message.kind == "voice" and message.content):
         return texts.NOT_TEXT

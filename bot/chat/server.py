@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from bot.chat.app import CONNECTIONS, create_app
+from bot import eventloop
+from bot.chat.app import CONNECTIONS, Pages, create_app
 from bot.chat.connections import quiet_emfile
 from bot.chat.verify import mode_of
 from bot.config import Settings
@@ -63,15 +64,21 @@ async def serve(
 
 
 async def serve_forever(
-    settings: Settings, debug: bool, announce: Callable[[], None], reuse_port: bool = False
+    settings: Settings,
+    debug: bool,
+    announce: Callable[[], None],
+    pages: Pages | None = None,
+    reuse_port: bool = False,
 ) -> None:
-    """Serve until SIGINT or SIGTERM (docker stop), then close cleanly."""
+    """Serve until SIGINT or SIGTERM (docker stop), then close cleanly. `pages`: more routes on
+    the same application (the web archive)."""
     host, port = settings.server.host, settings.server.port
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with serve(create_app(settings), host, port, log if debug else None, reuse_port):
+    app = create_app(settings, pages=pages)
+    async with serve(app, host, port, log if debug else None, reuse_port):
         announce()
         await stop.wait()
 
@@ -85,7 +92,9 @@ def setup_logging(debug: bool, name: str = "") -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at start-up
 
 
-def announcement(settings: Settings, hint: bool, workers: int = 1) -> Callable[[], None]:
+def announcement(
+    settings: Settings, hint: bool, workers: int = 1, pages: bool = False
+) -> Callable[[], None]:
     """What is printed once the server listens."""
     host, port = settings.server.host, settings.server.port
     mode = mode_of(settings.wechat)
@@ -94,6 +103,8 @@ def announcement(settings: Settings, hint: bool, workers: int = 1) -> Callable[[
     def announce() -> None:
         print(f"neuraltalk webhook on http://{host}:{port}/wechat ({how}); Ctrl-C stops it")
         print(f"health: http://{host}:{port}/healthz; metrics: http://{host}:{port}/metrics")
+        if pages:
+            print(f"archive pages: http://{host}:{port}/")
         if hint:
             print(chat_hint(settings))
         sys.stdout.flush()
@@ -101,14 +112,18 @@ def announcement(settings: Settings, hint: bool, workers: int = 1) -> Callable[[
     return announce
 
 
-def run(settings: Settings, debug: bool = False, hint: bool = False) -> None:
-    """Serve until Ctrl-C; the archive and store are opened once, at start-up. With
-    server.workers above 1 the processes of bot.chat.workers serve instead."""
+def run(
+    settings: Settings, debug: bool = False, hint: bool = False, pages: Pages | None = None
+) -> None:
+    """Serve until Ctrl-C; the archive and store are opened once, at start-up. `pages`: more
+    routes on the same application (the web archive). With server.workers above 1 the
+    processes of bot.chat.workers serve instead."""
     if settings.server.workers > 1:
         from bot.chat import workers
 
-        workers.run(settings, debug, hint)
+        workers.run(settings, debug, hint, pages)
         return
     setup_logging(debug)
+    announce = announcement(settings, hint, pages=pages is not None)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(settings, debug, announcement(settings, hint)))
+        eventloop.run(serve_forever(settings, debug, announce, pages))

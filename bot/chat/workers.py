@@ -26,6 +26,7 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from bot.chat.app import Pages
 from bot.config import Settings
 from bot.errors import UserError
 from bot.metrics import MULTIPROC_VARIABLE
@@ -51,13 +52,14 @@ def reserve(host: str, port: int) -> socket.socket:
     return sock
 
 
-def worker_main(settings: Settings, debug: bool, number: int) -> None:
-    """One worker: the webhook on the shared port until SIGTERM."""
+def worker_main(settings: Settings, debug: bool, number: int, pages: Pages | None) -> None:
+    """One worker: the webhook (and `pages`) on the shared port until SIGTERM."""
+    from bot import eventloop
     from bot.chat import server
 
     server.setup_logging(debug, f"[worker {number}] ")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve_forever(settings, debug, lambda: None, reuse_port=True))
+        eventloop.run(server.serve_forever(settings, debug, lambda: None, pages, reuse_port=True))
 
 
 async def _migrate(url: str) -> None:
@@ -70,9 +72,10 @@ async def _migrate(url: str) -> None:
 class Supervisor:
     """Starts the workers, restarts those that die, stops them all on a signal."""
 
-    def __init__(self, settings: Settings, debug: bool) -> None:
+    def __init__(self, settings: Settings, debug: bool, pages: Pages | None) -> None:
         self.settings = settings
         self.debug = debug
+        self.pages = pages
         self.ctx = mp.get_context("spawn")
         self.workers: dict[int, tuple[BaseProcess, float]] = {}  # number -> (process, started)
         self.stopping = False
@@ -80,7 +83,9 @@ class Supervisor:
 
     def start(self, number: int) -> None:
         process = self.ctx.Process(
-            target=worker_main, args=(self.settings, self.debug, number), name=f"worker-{number}"
+            target=worker_main,
+            args=(self.settings, self.debug, number, self.pages),
+            name=f"worker-{number}",
         )
         process.start()
         self.workers[number] = (process, time.monotonic())
@@ -132,7 +137,7 @@ class Supervisor:
                 process.join()
 
 
-def run(settings: Settings, debug: bool, hint: bool) -> None:
+def run(settings: Settings, debug: bool, hint: bool, pages: Pages | None = None) -> None:
     """Serve with server.workers processes until SIGTERM or Ctrl-C."""
     from bot.chat.server import announcement, setup_logging
 
@@ -142,13 +147,13 @@ def run(settings: Settings, debug: bool, hint: bool) -> None:
     settings = settings.replace(server={"port": held.getsockname()[1]})
     folder = tempfile.mkdtemp(prefix="neuraltalk-metrics-")
     os.environ[MULTIPROC_VARIABLE] = folder  # inherited by the spawned workers
-    supervisor = Supervisor(settings, debug)
+    supervisor = Supervisor(settings, debug, pages)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, supervisor.stop)
     try:
         for number in range(1, settings.server.workers + 1):
             supervisor.start(number)
-        announcement(settings, hint, settings.server.workers)()
+        announcement(settings, hint, settings.server.workers, pages is not None)()
         supervisor.watch()
     finally:
         supervisor.stop_all()

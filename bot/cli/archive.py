@@ -10,17 +10,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.group import Context, pass_ctx
 from bot.config import Settings
 
+if TYPE_CHECKING:  # imported when a command runs, so that `neuraltalk search` starts fast
+    from rich.console import Console
+
+    from index.ingest.run import IngestReport
+    from index.search.results import SearchResult
+
 SUMMARY_CHARS = 120
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
@@ -64,7 +70,7 @@ def ingest_command(settings: Settings, paths: list[Path]) -> int:
     return 0 if report.ok else 1
 
 
-def _print_ingest_table(report: Any) -> None:
+def _print_ingest_table(report: IngestReport) -> None:
     from rich.table import Table
 
     issues = report.meta.get("issues", {})
@@ -106,7 +112,7 @@ def search_command(settings: Settings, query: str, as_json: bool, limit: int, of
     return 0
 
 
-def _print_results(result: Any, offset: int) -> None:
+def _print_results(result: SearchResult, offset: int) -> None:
     console = _console()
     if result.split:
         console.print(f"searched as: {' '.join(result.words)}")

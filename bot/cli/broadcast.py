@@ -5,13 +5,13 @@ The flags become one bot.broadcast.request.Request, handed to bot.broadcast.run.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import Any
 
 import click
 
+from bot import eventloop
 from bot.cli.group import Context, pass_ctx
 
 
@@ -48,7 +48,7 @@ def broadcast(ctx: Context, issue: str, **flags: Any) -> None:
 
     settings = storage_settings(ctx.settings)  # a rehearsal's own database, see rehearsal.py
     request = Request.of(settings, issue, **flags)
-    sys.exit(asyncio.run(run_broadcast(settings, request)))
+    sys.exit(eventloop.run(run_broadcast(settings, request)))
 
 
 @click.command()
@@ -60,7 +60,7 @@ def campaigns(ctx: Context, as_json: bool) -> None:
     from bot.broadcast.view import campaigns_table
     from bot.rehearsal import storage_settings
 
-    rows = asyncio.run(run_campaigns(storage_settings(ctx.settings)))
+    rows = eventloop.run(run_campaigns(storage_settings(ctx.settings)))
     if as_json:
         click.echo(json.dumps({"campaigns": rows}, ensure_ascii=False, indent=2))
     elif rows:

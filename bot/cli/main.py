@@ -12,23 +12,29 @@ from pathlib import Path
 
 import click
 
-from bot.cli import archive, broadcast, server, subscribers
+from bot.cli import archive, broadcast, menu, qrcode, server, subscribers
 from bot.cli.group import cli
 from bot.config import EXAMPLE
 from bot.errors import UserError
+from bot.menu import EXAMPLE as MENU_EXAMPLE
 
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False), default="neuraltalk.yaml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
-    """Write a commented example configuration to PATH (default ./neuraltalk.yaml)."""
+    """Write a commented example configuration to PATH (default ./neuraltalk.yaml), and an
+    example menu.yaml beside it."""
     target = Path(path)
     if target.exists() and not force:
         raise UserError(f"{target} already exists; use --force to overwrite it")
     target.write_text(EXAMPLE, encoding="utf-8")
     (target.parent / "data").mkdir(exist_ok=True)  # the example's storage.url and index_dir
     click.echo(f"wrote {target}: edit it, or set NEURALTALK_<SECTION>_<KEY> variables")
+    menu_file = target.parent / "menu.yaml"  # the example's wechat.menu_file
+    if force or not menu_file.exists():
+        menu_file.write_text(MENU_EXAMPLE, encoding="utf-8")
+        click.echo(f"wrote {menu_file}: the account's menu, published by `neuraltalk menu push`")
 
 
 for command in (
@@ -41,6 +47,8 @@ for command in (
     broadcast.broadcast,
     broadcast.campaigns,
     subscribers.subscribers,
+    menu.menu,
+    qrcode.qrcode,
 ):
     cli.add_command(command)
 

@@ -20,7 +20,9 @@ from bot.config import check_public_token, check_workers
 def serve(
     ctx: Context, host: str | None, port: int | None, workers: int | None, hint: bool
 ) -> None:
-    """Run the WeChat webhook server (--workers N: N processes on the port, with redis.url)."""
+    """Run the WeChat webhook server and the web archive (--workers N: N processes on the
+    port, with redis.url)."""
+    from bot import web as web_archive
     from bot.chat import server as serve_module
 
     settings = ctx.settings
@@ -30,7 +32,7 @@ def serve(
     )
     check_public_token(settings)
     check_workers(settings)
-    serve_module.run(settings, debug=ctx.debug, hint=hint)
+    serve_module.run(settings, debug=ctx.debug, hint=hint, pages=web_archive.mount)
 
 
 @click.command()

@@ -69,7 +69,7 @@ class Record:
     seq: int
     openid: str | None  # None: a mass send to everyone
     tag_id: int | None
-    channel: str  # custom, mass, sendall, preview
+    channel: str  # custom, mass, sendall, preview; menu and qrcode (the account's setup)
     content: str
     clientmsgid: str | None
     msg_id: int | None

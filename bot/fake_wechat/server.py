@@ -4,7 +4,8 @@
 point wechat.api_base_url at it. Tests use `serve_mock()` (a free loopback port) or
 `create_mock_app()`. It answers /cgi-bin/token, /cgi-bin/stable_token, message/custom/send,
 message/mass/send, message/mass/sendall, message/mass/preview, tags/get, tags/create,
-tags/members/batchtagging, batchuntagging and user/tag/get as WeChat does, checks the
+tags/members/batchtagging, batchuntagging, user/tag/get, menu/create, menu/get,
+get_current_selfmenu_info, menu/delete and qrcode/create as WeChat does, checks the
 access_token (40001 unknown, 42001 expired), keeps clientmsgid idempotent (45065 with the
 earlier msg_id) and logs every message per openid (a mass send to a tag is logged once per
 member). Any appid and secret are accepted.
@@ -29,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import UserError
+from bot.eventloop import new_event_loop
 from bot.fake_wechat.model import DROP, Faults, Record
 from bot.fake_wechat.state import MockWeChat
 
@@ -144,7 +146,12 @@ def run(host: str = "127.0.0.1", port: int = 8900) -> None:
     app = create_mock_app(echo=True)
     try:  # run_app prints the banner once the socket is bound
         web.run_app(
-            app, host=host, port=port, access_log=None, print=lambda _: print(banner, flush=True)
+            app,
+            host=host,
+            port=port,
+            access_log=None,
+            print=lambda _: print(banner, flush=True),
+            loop=new_event_loop(),
         )
     except OSError as exc:
         raise UserError(

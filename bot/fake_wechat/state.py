@@ -1,9 +1,10 @@
 """The fake WeChat API's behaviour, without HTTP: tokens, messages, faults and the log.
 
-bot/fake_wechat/server.py serves it over HTTP; the tags are bot.fake_wechat.tags', the Faults and
-Record types bot.fake_wechat.model's. `MockWeChat.call(path, query, body)` answers one
-/cgi-bin call as WeChat would (a JSON dict), or with an HTTP status (404, 500) or DROP.
-Faults apply to the message and tag calls only; token calls have `token_error`. Random faults
+bot/fake_wechat/server.py serves it over HTTP; the tags are bot.fake_wechat.tags', the menu and
+QR codes bot.fake_wechat.account's, the Faults and Record types bot.fake_wechat.model's.
+`MockWeChat.call(path, query, body)` answers one /cgi-bin call as WeChat would (a JSON dict), or
+with an HTTP status (404, 500) or DROP. Faults apply to the message, tag, menu and QR code calls;
+token calls have `token_error`. Random faults
 draw from random.Random(seed), reseeded with every change of the faults.
 """
 
@@ -18,6 +19,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.fake_wechat.account import MockAccount
 from bot.fake_wechat.model import DROP, Answer, Faults, Record, err, ok, text_of
 from bot.fake_wechat.tags import Members, MockTags
 
@@ -39,6 +41,7 @@ class MockWeChat:
         self.tokens: dict[str, float] = {}
         self.stable: str | None = None
         self._tags = MockTags(lambda: self.faults)
+        self.account = MockAccount(lambda channel, content: self._record(None, channel, content))
         self.mass_ids: dict[str, int] = {}
         self.next_msg_id = 1000000001
         self.set_faults(faults or Faults())
@@ -139,7 +142,7 @@ class MockWeChat:
         if openid is not None:
             self.per_openid[openid] += 1
         if self.echo:
-            who = openid if openid is not None else f"tag {rec.tag_id}"
+            who = openid or ("account" if channel in ("menu", "qrcode") else f"tag {rec.tag_id}")
             line = content[:60].replace("\n", " ")
             print(f"{channel:<8} {who}  {line}", flush=True)
 
@@ -213,6 +216,7 @@ class MockWeChat:
             "/cgi-bin/message/mass/sendall": self.sendall,
             "/cgi-bin/message/mass/preview": self.preview,
             **self._tags.routes(),
+            **self.account.routes(),
         }
 
     async def call(self, path: str, query: Mapping[str, str], raw: bytes) -> Answer | int:

@@ -1,7 +1,8 @@
-"""Deliveries of a campaign: planned, claimed in batches, their outcomes, in doubt; previews.
+"""Deliveries of a campaign: planned, claimed in batches, their outcomes; previews.
 
 See bot/store/campaigns.py for the life of a campaign and of a delivery, and for the lease a
-sender must hold to claim deliveries; mass batches are bot/store/mass.py's. Store
+sender must hold to claim deliveries; mass batches are bot/store/mass.py's, those in doubt
+bot/store/doubt.py's. Store
 (bot/store/store.py) inherits DeliveryStore.
 """
 
@@ -13,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.store.campaigns import FORGOTTEN, in_doubt_condition
 from bot.store.schema import Database, campaigns, deliveries, previews, utcnow
 
 c, d = campaigns.c, deliveries.c
@@ -147,14 +147,21 @@ class DeliveryStore(Database):
             for o in outcomes:
                 if not (o.status == "sent" and o.errcode is None):
                     await conn.execute(_outcome_update(campaign_id, owner, o, now, [o.openid]))
-            if not begin or not await self._holds_lease(conn, campaign_id, owner):
+            if not begin:
                 return set()
+            if self.is_postgres:  # the lease row locked (FOR SHARE) until we commit
+                if not await self._holds_lease(conn, campaign_id, owner):
+                    return set()
+                ours = []
+            else:  # SQLite: one statement less; its write lock keeps the lease as it is
+                ours = [_lease_held(campaign_id, owner)]
             done = await conn.execute(
                 update(deliveries)
                 .where(
                     d.campaign_id == campaign_id,
                     d.openid.in_(list(begin)),
                     d.status == "pending",
+                    *ours,
                 )
                 .values(status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=now)
                 .returning(d.openid)
@@ -194,42 +201,6 @@ class DeliveryStore(Database):
             held = held.with_for_update(read=True)
         return (await conn.execute(held)).first() is not None
 
-    async def in_doubt(self, campaign_id: int) -> list[Claimed]:
-        """Deliveries left 'sending' by a sender that lost its lease: maybe sent, maybe not."""
-        stmt = (
-            select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id)
-            .join(campaigns, c.id == d.campaign_id)
-            .where(d.campaign_id == campaign_id, in_doubt_condition(utcnow()))
-            .order_by(d.openid)
-        )
-        async with self.read() as conn:
-            return [Claimed(*row) for row in (await conn.execute(stmt))]
-
-    async def retry_in_doubt(self, campaign_id: int) -> int:
-        """Make in-doubt deliveries pending again (they keep their batch_id); how many."""
-        return await self._resolve_in_doubt(campaign_id, status="pending", claimed_by=None)
-
-    async def forget_in_doubt(self, campaign_id: int) -> int:
-        """Count in-doubt deliveries as delivered (sent, error FORGOTTEN); how many."""
-        return await self._resolve_in_doubt(
-            campaign_id, status="sent", claimed_by=None, error=FORGOTTEN
-        )
-
-    async def _resolve_in_doubt(self, campaign_id: int, **values: Any) -> int:
-        doubtful = (
-            select(d.openid)
-            .join(campaigns, c.id == d.campaign_id)
-            .where(d.campaign_id == campaign_id, in_doubt_condition(utcnow()))
-        )
-        async with self.write() as conn:
-            done = await conn.execute(
-                update(deliveries)
-                .where(d.campaign_id == campaign_id, d.openid.in_(doubtful))
-                .values(updated_at=utcnow(), **values)
-                .returning(d.openid)
-            )
-            return len(done.all())
-
     async def text_keys(self, campaign_id: int) -> list[str]:
         """The texts (digest keys) of deliveries not done yet."""
         stmt = (
@@ -256,6 +227,15 @@ class DeliveryStore(Database):
                     openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
                 )
             )
+
+
+def _lease_held(campaign_id: int, owner: str) -> Any:
+    """The condition that `owner` holds the campaign's lease (an EXISTS on campaigns)."""
+    return (
+        select(c.id)
+        .where(c.id == campaign_id, c.lease_owner == owner, c.lease_until > utcnow())
+        .exists()
+    )
 
 
 def _outcome_update(

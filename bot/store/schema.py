@@ -7,7 +7,7 @@ that the two agree. Every time is timezone-aware UTC in Python (UTCDateTime).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -209,7 +209,7 @@ class Database:
         self._reader = engine.execution_options(neuraltalk_readonly=True)
         self.is_postgres = engine.dialect.name == "postgresql"
 
-    def write(self) -> Any:
+    def write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         return self.engine.begin()
 
     @asynccontextmanager

@@ -20,10 +20,10 @@ Also here: planning a campaign's deliveries. The engine and the migrations are
 bot/store/engine.py's (StoreError re-exported here). Store inherits the rest: reading
 subscribers (keyset-paged, never all in memory) from bot/store/subscribers.py, the followers'
 writes (subscribe, unsubscribe, touch) from bot/store/subscriptions.py, campaigns and their
-lease from bot/store/campaigns.py, deliveries (claims, outcomes, in doubt) from
-bot/store/deliveries.py, mass batches and jobs from bot/store/mass.py, the access_token row
-from bot/store/tokens.py; the tables are in bot/store/schema.py. This is the one store layer:
-the broadcast (bot/broadcast/) uses only it.
+lease from bot/store/campaigns.py, deliveries (claims, outcomes) from bot/store/deliveries.py,
+those in doubt from bot/store/doubt.py, mass batches and jobs from bot/store/mass.py, the
+access_token row from bot/store/tokens.py; the tables are in bot/store/schema.py. This is the
+one store layer: the broadcast (bot/broadcast/) uses only it.
 
 A subscriber is 'active' while it subscribes to every issue (all_issues) or to at least one
 topic; leaving is a status change, never a deleted row. Topics are kept stripped and in
@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.campaigns import CampaignStore
 from bot.store.deliveries import DeliveryStore, PlannedDelivery
+from bot.store.doubt import InDoubtStore
 from bot.store.engine import (
     FileGuard,
     StoreError,
@@ -75,7 +76,15 @@ log = logging.getLogger(__name__)
 TOUCH_CHUNK = 1000
 
 
-class Store(SubscriberReads, SubscriptionWrites, CampaignStore, DeliveryStore, MassStore, TokenRow):
+class Store(
+    SubscriberReads,
+    SubscriptionWrites,
+    CampaignStore,
+    DeliveryStore,
+    InDoubtStore,
+    MassStore,
+    TokenRow,
+):
     """The store: open once at start-up with Store.open(url), close at shutdown.
 
     The followers' writes (subscribe, unsubscribe, unsubscribe_all) go through one group

@@ -28,12 +28,17 @@ from index.text import is_latin_word
 FILES = (TEXT, ENTRIES, RECORDS, VOCABULARY, *GRAM_FILES)  # written anew for each generation
 
 
+def _flat(text: str) -> str:
+    """Lower case, every run of whitespace (and NUL) one space: so that a phrase of several
+    words (neural network) is found whatever spacing or line breaks the entry had."""
+    return " ".join(text.replace(SEP, " ").lower().split())
+
+
 def record_parts(fields: dict[str, Any]) -> tuple[str, str]:
-    """The searchable text of one stored entry, lower-cased: its title, and the rest (source,
-    tags, summary); the record's text is the two joined by a newline."""
+    """The searchable text of one stored entry, lower-cased, whitespace normalised: its title,
+    and the rest (source, tags, summary); the record's text is the two joined by a newline."""
     rest = [fields.get("source", ""), " ".join(fields.get("tags", ())), fields.get("summary", "")]
-    title = fields.get("title", "").replace(SEP, " ").lower()
-    return title, "\n".join(rest).replace(SEP, " ").lower()
+    return _flat(fields.get("title", "")), "\n".join(_flat(part) for part in rest)
 
 
 def _shown(fields: dict[str, Any]) -> Shown:
@@ -87,11 +92,19 @@ def write_haystack(gen_dir: Path, reader: Any) -> int:
 
 
 def latin_vocabulary(reader: Any) -> dict[str, int]:
-    """Indexed Latin words (3+ letters) with their document frequencies, for spelling."""
+    """Indexed Latin words (3+ letters) of the live documents with their document frequencies,
+    for spelling. Whoosh's lexicon still holds the words of deleted documents (an issue
+    ingested again) and counts them: a word whose count could be all deleted documents is
+    kept only if a live document has it, so a word gone from the archive is never suggested."""
+    deleted = reader.doc_count_all() - reader.doc_count()
     vocab: dict[str, int] = {}
     for fieldname in ("title", "body"):
         for term in reader.lexicon(fieldname):
             word = term.decode("utf-8") if isinstance(term, bytes) else term
-            if len(word) >= 3 and word[0] < "\x80" and is_latin_word(word):
-                vocab[word] = vocab.get(word, 0) + reader.doc_frequency(fieldname, word)
+            if len(word) < 3 or word[0] >= "\x80" or not is_latin_word(word):
+                continue
+            frequency = reader.doc_frequency(fieldname, word)
+            if frequency <= deleted and not reader.postings(fieldname, word).is_active():
+                continue  # only in deleted documents (postings skip those)
+            vocab[word] = vocab.get(word, 0) + frequency
     return vocab

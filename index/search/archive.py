@@ -15,7 +15,11 @@ CONTRACT (used by bot/: the CLI, the chat replies and the broadcast; keep it):
     archive.issues(month: str | None = None) -> list[IssueSummary]  # newest first; "2020-04"
     archive.latest() -> IssueSummary | None
     archive.counts() -> tuple[int, int]                 # (issues, entries)
+    archive.written(word: str) -> str                   # as the entries write it: Tengine
     archive.reload_if_changed() -> bool                 # cheap; True when it reopened
+    archive.generation -> int                           # the live generation's number
+    archive.generated_at() -> float                     # when it was written (epoch seconds)
+    archive.issue_info(date: str) -> IssueInfo | None   # meta.json's record: path, hash, counts
     archive.close()
 """
 
@@ -26,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.layout import GENERATION_PREFIX, pointer_stamp, readable_generation, require_generation
+from index.errors import QueryError
+from index.layout import META, IssueInfo, pointer_stamp, readable_generation, require_generation
+from index.search.casing import hit_texts, written_form
 from index.search.generation import Generation
 from index.search.matching import Match, match_words, split_unmatched
 from index.search.query import parse_query
@@ -36,6 +42,7 @@ from index.substring import Records
 from index.text import is_latin_word
 
 PLACES = 6  # scores are compared rounded to 6 places
+WRITTEN_SAMPLE = 20  # entries read to see how a word is written
 
 
 def _ranked(
@@ -102,6 +109,19 @@ class Archive:
     def close(self) -> None:
         self._gen.close()
 
+    @property
+    def generation(self) -> int:
+        """The live generation's number: what caches of pages made from it are keyed by."""
+        return int(self._gen.meta["generation"])
+
+    def generated_at(self) -> float:
+        """When the live generation was written (its meta.json's mtime, epoch seconds)."""
+        return (self._gen.dir / META).stat().st_mtime
+
+    def issue_info(self, date: str) -> IssueInfo | None:
+        """What the live generation records of an issue: title, file path and SHA-256, counts."""
+        return self._gen.meta["issues"].get(date)
+
     def search(self, query: str, limit: int = 10, offset: int = 0) -> SearchResult:
         gen = self._gen
         parsed = parse_query(query, gen.sections)
@@ -135,13 +155,24 @@ class Archive:
         fixes = {w: speller.suggest(w) for w in latin}
         if not any(fixes.values()):
             return None
-        fixed = [fixes.get(w) or w for w in words]
+        fixed = [self.written(fix) if (fix := fixes.get(w)) else w for w in words]
         return " ".join([prefix, *fixed] if prefix else fixed)
 
-    @property
-    def generation(self) -> int:
-        """The number of the generation being served (gen-000007: 7)."""
-        return int(self._gen.dir.name.removeprefix(GENERATION_PREFIX))
+    def written(self, word: str) -> str:
+        """`word` as the archive's entries most often write it (tengine -> Tengine); the word
+        itself when it has no Latin letter or is not found. Remembered per generation."""
+        if not any("a" <= c <= "z" for c in word.lower()):
+            return word
+        return self._gen.written.get(word.lower(), self._written, word)
+
+    def _written(self, word: str) -> str:
+        gen = self._gen
+        try:
+            words = parse_query(word).words
+        except QueryError:
+            return word
+        page, _ = _page(gen, match_words(gen, words, self.synonyms, None), 0, WRITTEN_SAMPLE)
+        return written_form(word, hit_texts(gen.hit(r, 0.0) for r in page)) or word
 
     def counts(self) -> tuple[int, int]:
         issues = self._gen.meta["issues"]

@@ -18,6 +18,7 @@ from index.search.spelling import Speller
 from index.substring import Haystack, Records, map_file, unmap
 
 CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word caches of a generation
+WRITTEN_KEPT = 10_000  # words whose written form is remembered
 
 
 class Entries:
@@ -74,6 +75,7 @@ class Generation:
             CACHE_RECORDS, lambda arrays: sum(len(a) for a in arrays)
         )
         self.terms: SizedCache[list[str]] = SizedCache(CACHE_RECORDS, len)
+        self.written: SizedCache[str] = SizedCache(WRITTEN_KEPT, lambda _: 0)  # word -> Word
 
     def close(self) -> None:
         self.haystack.close()

@@ -1,6 +1,7 @@
 """Which records a query's words match, in ranked groups, and the index words to score them by.
 
-Each word is looked up as a case-insensitive substring (index/substring/), with its synonyms;
+Each word is looked up as a case-insensitive substring (index/substring/), with its synonyms
+(a Latin synonym as a word: `search` is not found inside `research`; a phrase as its words);
 records must hold every word (else any). The groups, in order: the title holds the words, the
 rest holds them, then the same two for records found only through a synonym. A phrase typed
 without spaces that matches nothing can be split into the index's words (`split_unmatched`).
@@ -50,11 +51,14 @@ class Match:
 
 
 def _shortest(word: str, others: Sequence[str]) -> list[str]:
-    """The synonyms worth looking up: one holding `word` or a shorter synonym (二值化 holds
-    二值) adds no record and no title to theirs, so only the union is needed."""
+    """The synonyms worth looking up: one holding `word` or a shorter synonym found as a
+    substring (二值化 holds 二值) adds no record and no title to theirs, so only the union is
+    needed. A Latin synonym is found as a word, so it covers no longer one (deploy and
+    deployment are both looked up)."""
     kept: list[str] = [word.lower()]
     for other in sorted({o.lower() for o in others}, key=len):
-        if not any(shorter in other for shorter in kept):
+        covering = [kept[0], *(k for k in kept[1:] if not k.isascii())]
+        if not any(shorter in other for shorter in covering):
             kept.append(other)
     return kept[1:]
 
@@ -64,7 +68,7 @@ def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Records, ...
     literal, lit_title = hay.find(word)
     found, titled = [literal], [lit_title]
     for other in _shortest(word, others):
-        records, in_title = hay.find(other)
+        records, in_title = hay.find(other, whole=other.isascii())  # search: not in research
         found.append(records)
         titled.append(in_title)
     return literal, minus(any_of(found), literal), lit_title, any_of(titled)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from index.errors import QueryError
+from index.errors import QueryError, QueryTooLong
 from index.text import CJK_CHARS, WORDLIKE, latin_runs
 
 MAX_QUERY_CHARS = 200
@@ -50,8 +50,10 @@ def _trim(piece: str) -> str:
 def parse_query(text: str, sections: Collection[str] = ()) -> ParsedQuery:
     """Split and check a query; QueryError with a one-line reason when it cannot be searched."""
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(
-            f"the query is too long ({len(text)} characters); send at most {MAX_QUERY_CHARS}"
+        raise QueryTooLong(
+            f"the query is too long ({len(text)} characters); send at most {MAX_QUERY_CHARS}",
+            len(text),
+            "characters",
         )
     if not text.strip():
         raise QueryError("the query is empty: send a word such as 量化 or Tengine")
@@ -65,7 +67,9 @@ def parse_query(text: str, sections: Collection[str] = ()) -> ParsedQuery:
             "the query has no letters, digits or Chinese characters: send a word such as 量化"
         )
     if len(words) > MAX_WORDS:
-        raise QueryError(f"the query has {len(words)} words; send at most {MAX_WORDS}")
+        raise QueryTooLong(
+            f"the query has {len(words)} words; send at most {MAX_WORDS}", len(words), "words"
+        )
     section = SECTION_ALIASES.get(words[0]) or (words[0] if words[0] in sections else None)
     if section is not None and len(words) > 1:
         return ParsedQuery(tuple(words[1:]), section, words[0])

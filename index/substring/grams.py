@@ -12,10 +12,11 @@ A word of k >= 2 characters starts at offset p exactly when each of its bigrams 
 starts at p + bytes(w[:i]); the bigrams at i = 0, 2, 4, ... and k-2 cover every character,
 so they suffice. Starting from the rarest one, each further bigram keeps the offsets where it
 is found by binary search in its sorted offsets (numpy, no Python loop per offset): the result
-is every occurrence of the word, with no text to check. A query word is split at whitespace,
-so it never spans two records or two fields (they are joined by newlines). A word of one
-character has no bigram: the caller scans the text for it. Ingest writes these files
-(index/ingest/grams.py).
+is every occurrence of the word, with no text to check. A phrase (words one space apart: the
+text's whitespace is single spaces) is its words' occurrences that follow each other
+(haystack.py); it never spans two records or two fields (they are joined by newlines and NUL).
+A word of one character has no bigram: the caller scans the text for it. Ingest writes these
+files (index/ingest/grams.py).
 """
 
 from __future__ import annotations
