@@ -8,6 +8,11 @@ measures the machine's ceiling. Every reply is checked (valid XML, decrypted, a 
 2,048 bytes). Then a burst: 3,000 followers send 订阅 over 500 connections at once, on SQLite
 (and on PostgreSQL with --pg-url): stored / busy / lost. Targets: Zipf plain >= 35% of the
 ceiling with p99 < 10 ms; >= 2,000 replies/s distinct; the burst fully stored, 0 busy.
+
+`--workers N --redis URL` measures scaling out instead (bench/scale_out.py): the Zipf mix at
+32 connections against `neuraltalk serve --workers 1`, then `--workers N`, in the same run,
+sharing that Redis (and the PostgreSQL of --pg-url): replies/s, the ratio, p99. Target: 2
+workers >= 1.4x one worker, p99 < 10 ms.
 """
 
 from __future__ import annotations
@@ -276,7 +281,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per run")
     parser.add_argument("--pg-url", default="", help="also burst on this PostgreSQL (a schema)")
+    parser.add_argument("--workers", type=int, default=0, help="scale-out: 1 worker, then N")
+    parser.add_argument("--redis", default="", help="scale-out: the Redis the workers share")
+    parser.add_argument("--rounds", type=int, default=2, help="scale-out: 1 then N, R times")
     args = parser.parse_args()
+    if args.workers:
+        scale(args)
+        return
     from index.ingest import ingest
 
     work = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
@@ -304,6 +315,38 @@ def main() -> None:
         schema = f"bench_{int(time.time())}"
         url = f"{args.pg_url}?schema={schema}"
         print(run_burst("postgresql", settings.replace(storage={"url": url})))
+
+
+def scale(args: argparse.Namespace) -> None:
+    """1 worker, then args.workers, sharing Redis (and PostgreSQL): bench/scale_out.py."""
+    import shutil
+
+    import scale_out
+
+    from index.ingest import ingest
+
+    if not args.redis or shutil.which("wrk") is None:
+        raise SystemExit("--workers needs --redis URL, and wrk installed (apt-get install wrk)")
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    ingest(work / "index", [CORPUS])
+    count = int(scale_out.EXPECTED_RATE * (scale_out.WARM + args.seconds))
+    script = scale_out.prepare(work, zipf_queries(count, 5), TOKEN, APPID, FOLLOWERS)
+    store = f"sqlite:///{work / 'bench.db'}"
+    if args.pg_url:
+        store = f"{args.pg_url}?schema=bench_scale_{int(time.time())}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURALTALK_")}
+    env |= {"NEURALTALK_WECHAT_TOKEN": TOKEN, "NEURALTALK_WECHAT_APPID": APPID,
+            "NEURALTALK_ARCHIVE_INDEX_DIR": str(work / "index"), "NEURALTALK_STORAGE_URL": store,
+            "NEURALTALK_REDIS_URL": args.redis}  # fmt: skip
+    figures = []
+    for round_ in range(args.rounds):  # alternated, so that a change of load hits both
+        for workers in (1, args.workers):
+            env["NEURALTALK_REDIS_PREFIX"] = f"bench-{int(time.time())}-{round_}-{workers}:"
+            log = work / f"serve-{round_}-{workers}.log"
+            figures.append(scale_out.run(env, script, workers, free_port(), args.seconds, 0, log))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"store: {'PostgreSQL' if args.pg_url else 'SQLite'}; {count} requests prepared")
+    scale_out.report(figures, load)
 
 
 def report(results: list[Figures]) -> None:

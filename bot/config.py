@@ -78,6 +78,14 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = ""  # e.g. https://bot.example.com: absolute links; the default issue link
+    workers: int = 1  # processes serving the port; more than 1 needs redis.url
+    metrics_token: str = ""  # empty: /metrics answers loopback only; else a Bearer token
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = ""  # redis://host:6379/0; empty: state in this process's memory
+    prefix: str = "neuraltalk:"  # of every key, so that one Redis can serve several bots
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
     source: str = "built-in defaults"
 
     def replace(self, **sections: Any) -> Settings:
@@ -110,6 +119,7 @@ _SECTION_CLASSES = {
     "storage": StorageSettings,
     "server": ServerSettings,
     "broadcast": BroadcastSettings,
+    "redis": RedisSettings,
 }
 
 
@@ -166,8 +176,20 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"server.port must be between 1 and 65535, got {settings.server.port}")
     if settings.broadcast.concurrency < 1:
         raise ConfigError("broadcast.concurrency must be at least 1")
+    if not 1 <= settings.server.workers <= 64:
+        raise ConfigError(f"server.workers must be between 1 and 64, got {settings.server.workers}")
     _check_storage_url(settings.storage.url)
     _check_public_url(settings.server.public_url)
+    _check_redis_url(settings.redis.url)
+
+
+def _check_redis_url(url: str) -> None:
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        shown = _PASSWORD.sub(r"\1***@", url)
+        raise ConfigError(
+            "redis.url must be redis://host:6379/0 (rediss:// with TLS, unix:///path), "
+            f"got {shown!r}"
+        )
 
 
 def _check_public_url(url: str) -> None:
@@ -271,6 +293,16 @@ def check_public_token(settings: Settings) -> None:
             f"server.host {host} is reachable by others, and wechat.token is still the default "
             f"{DEFAULT_TOKEN!r}: set wechat.token (or NEURALTALK_WECHAT_TOKEN) to the Token of "
             "the WeChat admin console"
+        )
+
+
+def check_workers(settings: Settings) -> None:
+    """ConfigError when several workers would each keep their own memory (no redis.url)."""
+    if settings.server.workers > 1 and not settings.redis.url:
+        raise ConfigError(
+            f"server.workers {settings.server.workers} needs redis.url (NEURALTALK_REDIS_URL): "
+            "without it each worker keeps its own retries, pages and replay memory, so "
+            "WeChat's retries and 更多 would go wrong; set redis.url or use 1 worker"
         )
 
 

@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.config import WechatSettings
 from bot.errors import UserError
+from bot.wechat.access_token import SharedLock
 from bot.wechat.api import RetryPolicy, TokenStore, WeChatAPI
 
 
@@ -28,7 +29,11 @@ def api_from_settings(
     wechat: WechatSettings,
     token_store: TokenStore,
     retry: RetryPolicy | None = None,
+    token_lock: SharedLock | None = None,
 ) -> WeChatAPI:
-    """The client for settings.wechat (check_credentials first: the real API needs them)."""
+    """The client for settings.wechat (check_credentials first: the real API needs them);
+    token_lock: the access_token renewal's lock shared by processes (redis.url)."""
     w = wechat
-    return WeChatAPI(session, w.api_base_url, w.appid, w.secret, token_store, retry=retry)
+    return WeChatAPI(
+        session, w.api_base_url, w.appid, w.secret, token_store, retry=retry, token_lock=token_lock
+    )

@@ -21,24 +21,28 @@ from bot.store.store import Store
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "issues"
 PG_VARIABLE = "NEURALTALK_TEST_PG_URL"
+REDIS_VARIABLE = "NEURALTALK_TEST_REDIS_URL"
+SERVICES = (("PostgreSQL", PG_VARIABLE), ("Redis", REDIS_VARIABLE))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Skips in one line: the PostgreSQL tests without its variable, the browser tests without
-    Chromium (tests/test_web_browser.py), and anything else."""
+    """Skips in one line: the PostgreSQL and Redis tests without their variable, the browser
+    tests without Chromium (tests/test_web_browser.py), and anything else."""
     skipped = terminalreporter.stats.get("skipped", [])
     if not skipped:
         return
-    postgres = [r for r in skipped if PG_VARIABLE in str(r.longrepr)]
+    parts, explained = [], 0
+    for name, variable in SERVICES:
+        count = sum(variable in str(r.longrepr) for r in skipped)
+        if count:
+            parts.append(f"{count} {name} tests skipped: set {variable} to run them")
+            explained += count
     browser = [r for r in skipped if "no Chromium" in str(r.longrepr)]
-    parts = []
-    if postgres:
-        parts.append(f"{len(postgres)} PostgreSQL tests skipped: set {PG_VARIABLE} to run them")
     if browser:
         parts.append(
             f"{len(browser)} browser tests skipped: no Chromium (apt-get install chromium)"
         )
-    others = len(skipped) - len(postgres) - len(browser)
+    others = len(skipped) - explained - len(browser)
     if others:
         parts.append(f"{others} other tests skipped (run pytest -rs)")
     terminalreporter.write_line("; ".join(parts), yellow=True)
@@ -57,6 +61,26 @@ def pg_url() -> str:
     if not url:
         pytest.skip(f"no PostgreSQL: set {PG_VARIABLE}=postgresql://postgres@127.0.0.1:5432/test")
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis URL from NEURALTALK_TEST_REDIS_URL; the test skips without it. Tests keep their
+    keys under a prefix of their own (scale_support.redis_prefix)."""
+    url = os.environ.get(REDIS_VARIABLE)
+    if not url:
+        pytest.skip(f"no Redis: set {REDIS_VARIABLE}=redis://127.0.0.1:6379/0")
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    from scale_support import delete_prefix, new_prefix
+
+    prefix = new_prefix()
+    yield prefix
+    delete_prefix(redis_url, prefix)
 
 
 @pytest.fixture(scope="session")

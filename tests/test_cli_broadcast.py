@@ -218,3 +218,20 @@ def test_kill_9_midway_then_resume_sends_nobody_twice(
     assert f"{in_doubt} in doubt" in out
     assert len(set(people) - set(got)) <= in_doubt
     assert campaign["counts"]["sent"] + in_doubt == len(people)
+
+
+def test_a_broadcast_ends_with_its_counters_in_prometheus_text(
+    sample_index: Path, tmp_path: Path, fake: str
+) -> None:
+    from scale_support import metric
+
+    url = f"sqlite:///{tmp_path / 'nt.db'}"
+    asyncio.run(_populate(url, 3))
+    _post(fake, "/_mock/faults", {"recipient_errors": {"in00000": 40003}})
+    result = _invoke(env_for(sample_index, url, fake), "broadcast", ISSUE, "--yes")
+    lines = [ln for ln in result.output.splitlines() if ln.startswith(("#", "neuraltalk_"))]
+    text = "\n".join(lines) + "\n"
+    labels = {"issue": ISSUE, "channel": "auto"}
+    assert metric(text, "neuraltalk_broadcast_sent", **labels) == 2, result.output
+    assert metric(text, "neuraltalk_broadcast_failed", **labels) == 1
+    assert metric(text, "neuraltalk_broadcast_in_doubt", **labels) == 0

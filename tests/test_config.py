@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import cli
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, check_workers, load_settings
 
 
 def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,3 +187,21 @@ def test_serve_beyond_loopback_needs_a_token_of_its_own(tmp_path: Path, host: st
     assert done.stderr.startswith(f"error: server.host {host} is reachable by others")
     assert "set wechat.token (or NEURALTALK_WECHAT_TOKEN)" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_redis_and_workers_keys(tmp_path: Path) -> None:
+    config = tmp_path / "neuraltalk.yaml"
+    config.write_text("server:\n  workers: 3\nredis:\n  url: redis://127.0.0.1:6379/2\n")
+    settings = load_settings(config, env={"NEURALTALK_REDIS_PREFIX": "bot2:"})
+    assert settings.server.workers == 3 and settings.server.metrics_token == ""
+    assert settings.redis.url == "redis://127.0.0.1:6379/2" and settings.redis.prefix == "bot2:"
+    assert load_settings(None, env={}).redis.url == ""  # no Redis unless asked for
+    check_workers(settings)
+    with pytest.raises(ConfigError, match=r"server\.workers 3 needs redis\.url"):
+        check_workers(settings.replace(redis={"url": ""}))
+    bad = {"NEURALTALK_REDIS_URL": "http://u:secret@host/"}
+    with pytest.raises(ConfigError, match=r"redis\.url must be") as refused:
+        load_settings(None, env=bad)
+    assert "secret" not in str(refused.value)
+    with pytest.raises(ConfigError, match=r"server\.workers must be between 1 and 64"):
+        load_settings(None, env={"NEURALTALK_SERVER_WORKERS": "0"})

@@ -25,6 +25,7 @@ FORBIDDEN = {
     "bot.menu": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
     "bot.scenes": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
     "bot.account": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
+    "bot.metrics": ("bot.chat", "bot.broadcast", "bot.cli", "bot.store", "bot.web"),
 }
 # packages that may import nothing of ours outside themselves
 SELF_CONTAINED = ("bot.wechat",)

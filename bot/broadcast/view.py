@@ -1,7 +1,8 @@
 """What `neuraltalk broadcast` and `neuraltalk campaigns` print: plans, progress, reports, tables.
 
 Progress goes to stderr: a rich bar with rate and ETA on a terminal, else one line every
-PROGRESS_EVERY seconds. Plans and reports go to stdout.
+PROGRESS_EVERY seconds. Plans and reports go to stdout; a report ends with its counters in the
+Prometheus text format (bot.metrics.broadcast_text), for a node_exporter textfile.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rich.table import Table
 
 from bot.broadcast.broadcaster import Report
 from bot.broadcast.plan import FULL, PlanCounts
+from bot.metrics import broadcast_text
 from bot.store.campaigns import Campaign, CampaignCounts
 
 PROGRESS_EVERY = 3.0
@@ -167,6 +169,15 @@ def report(r: Report) -> None:
             f"nothing left to send; {c.in_doubt} in doubt: --retry-in-doubt re-sends them, "
             "--forget-in-doubt counts them as delivered and finishes the campaign"
         )
+    metrics(r)
+
+
+def metrics(r: Report) -> None:
+    """The run's counters in the Prometheus text format (lines starting # or neuraltalk_)."""
+    t, doubt = r.tally, (r.counts.in_doubt if r.counts is not None else 0)
+    sent, failed = t.sent + t.mass_sent, sum(t.failed.values())
+    click.echo("# metrics of this run: neuraltalk broadcast ... | grep -E '^(#|neuraltalk_)'")
+    click.echo(broadcast_text(r.campaign.issue, r.campaign.channel, sent, failed, doubt), nl=False)
 
 
 WORDS = ("id", "issue", "channel", "status")

@@ -1,7 +1,11 @@
 """The WeChat webhook: create_app(settings) and its one handler, verify → parse → dedupe → reply.
 
 GET /wechat is the signature handshake, POST /wechat one message or event (wechat.mode plain,
-compatible or safe), GET /healthz says whether the archive is open and the store writable. The
+compatible or safe), GET /healthz says whether the archive is open, the store writable and
+Redis reachable (with redis.url), GET /metrics the Prometheus metrics (bot.metrics; loopback
+only unless server.metrics_token is set). Retries, pages and replays are kept in this process
+or in Redis (bot.chat.state); while Redis is down messages are answered that the service is
+busy and events get a 503. The
 archive and the store are opened once at start-up (cleanup_ctx); the archive is reopened when
 `neuraltalk ingest` changed it, noticed by a background check every WATCH_EVERY seconds (and on
 requests), so a quiet bot reloads too. Bad requests get a 4xx and one log line, before anything
@@ -27,10 +31,13 @@ from bot.archive import open_archive
 from bot.chat import texts
 from bot.chat.connections import Guard
 from bot.chat.late import LateReplies
+from bot.chat.monitor import metrics_page
 from bot.chat.replies import Deps, reply_to
-from bot.chat.sessions import Dedupe, Interactions
+from bot.chat.sessions import Interactions, SharedUnavailable
+from bot.chat.state import State, state_for
 from bot.chat.verify import Verifier
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.store.store import Store
 from bot.wechat.protocol import Incoming, Rejected, render_text
 from index.errors import ArchiveError
@@ -49,9 +56,12 @@ class Webhook:
 
     def __init__(self, settings: Settings, deps: Deps, reload_every: float) -> None:
         self.settings = settings
-        self.verifier = Verifier(settings.wechat)
+        self.metrics = deps.metrics = Metrics()
+        self.state: State = state_for(settings, self.metrics)
+        self.verifier = Verifier(settings.wechat, self.state.replays)
+        deps.sessions = self.state.pages
         self.deps = deps
-        self.dedupe = Dedupe()
+        self.retries = self.state.retries
         self.interactions = Interactions(self._touch)
         self.late = LateReplies()
         self.reload_every = reload_every
@@ -90,58 +100,95 @@ class Webhook:
         try:
             self.verifier.query(request.query)
         except Rejected as exc:
+            self.metrics.requests.labels("handshake", "refused").inc()
             return self.refuse(request, exc)
+        self.metrics.requests.labels("handshake", "ok").inc()
         return web.Response(text=request.query.get("echostr", ""))
 
     async def post(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        kind, outcome, response = await self.answer(request)
+        self.metrics.requests.labels(kind, outcome).inc()
+        self.metrics.reply_seconds.labels(kind).observe(time.perf_counter() - started)
+        return response
+
+    async def answer(self, request: web.Request) -> tuple[str, str, web.Response]:
+        """(kind, outcome, response) for one POST: kind message, event or unknown (unread)."""
         try:
             self.verifier.query(request.query)
-            message = self.verifier.body(request.query, await self.read(request))
+            body = await self.read(request)
+            message = self.verifier.body(request.query, body)
         except Rejected as exc:
-            return self.refuse(request, exc)
+            return "unknown", "refused", self.refuse(request, exc)
         except ConnectionError as exc:  # the client gave up mid-body: nobody to answer
             log.debug("%s from %s: connection lost mid-request (%s)", request.path,
                       request.remote, exc)  # fmt: skip
-            return web.Response(status=400, text="connection lost\n")
+            return "unknown", "failed", web.Response(status=400, text="connection lost\n")
         self.maybe_reload()
-        if message.kind == "event" and message.event != "click":  # a click is answered as text
-            return await self.event(request.query, message)
+        click = message.kind == "event" and message.event == "click"  # answered as text
+        kind = "event" if message.kind == "event" and not click else "message"
+        try:
+            await self.verifier.replay(request.query, body)
+        except Rejected as exc:
+            return kind, "refused", self.refuse(request, exc)
+        except SharedUnavailable:
+            return kind, "busy", self.busy(request.query, message, kind)
+        if kind == "event":
+            return kind, *await self.event(request.query, message)
         self.interactions.note(message.openid)
-        return self.render(request.query, message, await self.message(message))
+        outcome, text = await self.message(message)
+        return kind, outcome, self.render(request.query, message, text)
 
-    async def message(self, message: Incoming) -> str | None:
-        """The reply text; None (`success`) when it is late: then it goes by customer service."""
+    def busy(self, query: MultiMapping[str], message: Incoming, kind: str) -> web.Response:
+        """Redis is down: a message is told so, an event gets a 503 (WeChat retries it)."""
+        if kind == "event":
+            return web.Response(status=503, text="shared state unavailable, retry\n")
+        return self.render(query, message, texts.BUSY)
+
+    async def message(self, message: Incoming) -> tuple[str, str | None]:
+        """The outcome and the reply text; None (`success`) when it is late: then it goes by
+        customer service."""
         key = message.dedupe_key
         if self.late.pending(key):
-            return None  # a retry of a message already being answered late
-        task = self.dedupe.start(key, lambda: reply_to(message, self.deps))
+            return "ok", None  # a retry of a message already being answered late
         try:
+            attempt = await self.retries.start(key, lambda: reply_to(message, self.deps))
+            if attempt.joined:
+                self.metrics.retries_joined.inc()
             async with asyncio.timeout(self.deadline):  # no extra task, unlike wait_for
-                return await asyncio.shield(task)
+                return "ok", await asyncio.shield(attempt.task)
         except TimeoutError:
-            log.warning("no reply to %s within %s s; sending it later by customer service",
-                        key, self.deadline)  # fmt: skip
-            self.late.follow(key, message.openid, task)
-            return None
+            if attempt.own:  # else the process that runs it sends it
+                log.warning("no reply to %s within %s s; sending it later by customer service",
+                            key, self.deadline)  # fmt: skip
+                self.late.follow(key, message.openid, attempt.task)
+                self.retries.went_late(key)
+            return "late", None
+        except SharedUnavailable:
+            return "busy", texts.BUSY
         except Exception:
             log.exception("reply to %s failed", key)
-            return texts.TRY_AGAIN
+            return "failed", texts.TRY_AGAIN
 
-    async def event(self, query: MultiMapping[str], message: Incoming) -> web.Response:
+    async def event(self, query: MultiMapping[str], message: Incoming) -> tuple[str, web.Response]:
         """`success` only once the event's work is committed; else 503, and WeChat retries."""
         key = message.dedupe_key
-        task = self.dedupe.start(key, lambda: reply_to(message, self.deps))
         try:
+            attempt = await self.retries.start(key, lambda: reply_to(message, self.deps))
+            if attempt.joined:
+                self.metrics.retries_joined.inc()
             async with asyncio.timeout(self.deadline):
-                text = await asyncio.shield(task)
+                text = await asyncio.shield(attempt.task)
         except TimeoutError:
             log.warning("event %s not recorded within %s s; 503 so that WeChat retries", key,
                         self.deadline)  # fmt: skip
-            return web.Response(status=503, text="not recorded yet, retry\n")
+            return "late", web.Response(status=503, text="not recorded yet, retry\n")
+        except SharedUnavailable:
+            return "busy", web.Response(status=503, text="shared state unavailable, retry\n")
         except Exception as exc:
             log.warning("event %s not recorded (503, WeChat retries): %s", key, exc)
-            return web.Response(status=503, text="not recorded, retry\n")
-        return self.render(query, message, text)
+            return "failed", web.Response(status=503, text="not recorded, retry\n")
+        return "ok", self.render(query, message, text)
 
     async def healthz(self, request: web.Request) -> web.Response:
         archive, store = self.deps.archive, self.deps.store
@@ -151,6 +198,10 @@ class Webhook:
         if problem is not None:
             body = {"status": "store-unavailable", "reason": problem}
             return web.json_response(body, status=503)
+        shared = self.state.shared
+        problem = None if shared is None else await shared.problem()
+        if problem is not None:
+            return web.json_response({"status": "redis-unavailable", "reason": problem}, status=503)
         issues, entries = archive.counts()
         return web.json_response({"status": "ok", "issues": issues, "entries": entries})
 
@@ -181,6 +232,7 @@ class Webhook:
                 log.info("archive reloaded: %d issues, %d entries", *self.deps.archive.counts())
             else:
                 return
+            self.count_archive()
             self._problem = None
             if self.frozen:
                 freeze_heap()  # the new index joins the frozen heap
@@ -198,6 +250,14 @@ class Webhook:
         pages served by this application (bot.web) read."""
         self.maybe_reload()
         return self.deps.archive
+
+    def count_archive(self) -> None:
+        archive = self.deps.archive
+        if archive is not None:
+            issues, entries = archive.counts()
+            self.metrics.archive_generation.set(archive.generation)
+            self.metrics.archive_issues.set(issues)
+            self.metrics.archive_entries.set(entries)
 
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
         if self.deps.store is not None:
@@ -229,7 +289,9 @@ async def _resources(
     if open_store is not None:
         await open_store()  # the migrations; the Store object exists since create_app
     hook.maybe_reload()  # opens the archive, or logs why it cannot yet
-    await hook.late.open(hook.settings.wechat, hook.deps.store)
+    hook.count_archive()
+    shared = hook.state.shared
+    await hook.late.open(hook.settings.wechat, hook.deps.store, hook.state.token_lock)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
     watcher = asyncio.create_task(_watch_archive(hook, WATCH_EVERY))
     freeze_heap()
@@ -240,6 +302,8 @@ async def _resources(
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await hook.late.close()
+    if shared is not None:
+        await shared.close()
     if open_store is not None and hook.deps.store is not None:
         await hook.deps.store.close()
     if own_archive and hook.deps.archive is not None:
@@ -277,6 +341,7 @@ def create_app(
     app.router.add_get("/wechat", hook.handshake)
     app.router.add_post("/wechat", hook.post)
     app.router.add_get("/healthz", hook.healthz)
+    app.router.add_get("/metrics", metrics_page(hook.metrics, settings.server.metrics_token))
     if pages is not None:
         pages(app, settings, hook.live_archive)
     return app

@@ -18,7 +18,7 @@ from bot.chat.sessions import TTLCache
 from bot.config import WechatSettings
 from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
-from bot.wechat.access_token import TokenStore
+from bot.wechat.access_token import SharedLock, TokenStore
 from bot.wechat.api import WeChatAPI
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ class LateReplies:
         self._session: aiohttp.ClientSession | None = None
         self.api: WeChatAPI | None = None
 
-    async def open(self, wechat: WechatSettings, tokens: TokenStore | None) -> None:
+    async def open(
+        self, wechat: WechatSettings, tokens: TokenStore | None, token_lock: SharedLock | None
+    ) -> None:
         """The API client, when settings can send (wechat.appid/secret, or a fake API)."""
         if tokens is None or not wechat.appid:
             return
@@ -46,12 +48,12 @@ class LateReplies:
             log.info("late replies will not be sent: %s", exc)
             return
         self._session = aiohttp.ClientSession()
-        self.api = api_from_settings(self._session, wechat, tokens)
+        self.api = api_from_settings(self._session, wechat, tokens, token_lock=token_lock)
 
     def pending(self, key: str) -> bool:
         return self._keys.get(key) is not None
 
-    def follow(self, key: str, openid: str, reply: asyncio.Task[str | None]) -> None:
+    def follow(self, key: str, openid: str, reply: asyncio.Future[str | None]) -> None:
         if self.pending(key):
             return
         self._keys.put(key, True)
@@ -59,7 +61,7 @@ class LateReplies:
         self._tasks.add(task)  # kept, so that it is not collected before it ends
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, key: str, openid: str, reply: asyncio.Task[str | None]) -> None:
+    async def _send(self, key: str, openid: str, reply: asyncio.Future[str | None]) -> None:
         try:
             text = await reply
         except Exception as exc:

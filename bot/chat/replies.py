@@ -11,13 +11,15 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.chat import texts
 from bot.chat.dates import Day, Month, NotADate, when
 from bot.chat.scans import scanned
-from bot.chat.sessions import Page, Sessions, TTLCache
+from bot.chat.sessions import Page, Pages, Sessions, TTLCache
+from bot.metrics import Metrics
 from bot.render import entry_line, pack
 from bot.render import header as issue_header
 from bot.store.store import Store, Subscriber
@@ -38,12 +40,13 @@ class Deps:
 
     archive: Archive | None = None
     store: Store | None = None
-    sessions: Sessions = field(default_factory=Sessions)
+    sessions: Pages = field(default_factory=Sessions)
     pages: TTLCache[tuple[str, int], tuple[str, int | None]] = field(
         default_factory=lambda: TTLCache(4096, 600.0)
     )  # search pages by (query, offset); cleared when the archive reloads
     issue_url: str = ""
     store_timeout: float = 4.0  # within WeChat's 5 s; the group commit needs only milliseconds
+    metrics: Metrics | None = None
 
     def use_archive(self, archive: Archive) -> None:
         """A new (or newly reloaded) archive: the cached pages are stale."""
@@ -60,12 +63,18 @@ def hit_line(number: int, hit: Hit, with_issue: bool = True) -> str:
     )
 
 
-async def _stored(deps: Deps, what: str, call: Callable[[Store], Awaitable[T]]) -> T | None:
-    """A store call bounded by store_timeout; None (and one log line) when it did not happen."""
+async def _stored(
+    deps: Deps, what: str, call: Callable[[Store], Awaitable[T]], op: str = ""
+) -> T | None:
+    """A store call bounded by store_timeout; None (and one log line) when it did not happen.
+    A write (`op` named) is timed for the metrics, a failure counted."""
     if deps.store is None:
         log.warning("%s: no store", what)
         return None
     try:
+        if op and deps.metrics is not None:
+            with deps.metrics.store_write(op):
+                return await asyncio.wait_for(call(deps.store), deps.store_timeout)
         return await asyncio.wait_for(call(deps.store), deps.store_timeout)
     except TimeoutError:
         log.warning("%s: the store did not answer within %s s", what, deps.store_timeout)
@@ -163,8 +172,8 @@ def shown_topic(deps: Deps, topic: str) -> str:
     return deps.archive.written(topic) if deps.archive is not None else topic
 
 
-def more(deps: Deps, openid: str) -> str:
-    page = deps.sessions.page(openid)
+async def more(deps: Deps, openid: str) -> str:
+    page = await deps.sessions.page(openid)
     if page is None:
         return texts.NOTHING_TO_CONTINUE
     if page.kind == "issue":
@@ -173,14 +182,18 @@ def more(deps: Deps, openid: str) -> str:
 
 
 async def subscribe(deps: Deps, openid: str, topic: str | None) -> str:
-    changed = await _stored(deps, f"subscribe {openid}", lambda s: s.subscribe(openid, topic))
+    changed = await _stored(
+        deps, f"subscribe {openid}", lambda s: s.subscribe(openid, topic), "subscribe"
+    )
     if changed is None:
         return texts.STORE_BUSY
     return texts.subscribed(topic and shown_topic(deps, topic), changed)
 
 
 async def unsubscribe(deps: Deps, openid: str, topic: str | None) -> str:
-    changed = await _stored(deps, f"unsubscribe {openid}", lambda s: s.unsubscribe(openid, topic))
+    changed = await _stored(
+        deps, f"unsubscribe {openid}", lambda s: s.unsubscribe(openid, topic), "unsubscribe"
+    )
     if changed is None:
         return texts.STORE_BUSY
     return texts.unsubscribed(topic and shown_topic(deps, topic), changed)
@@ -253,15 +266,21 @@ async def _event(message: Incoming, deps: Deps) -> str | None:
         deps.sessions.forget(message.openid)
         if store is None:
             raise NotDone("no store to record the unfollow in")
-        await store.unsubscribe_all(message.openid)
+        with _timed(deps, "unfollow"):
+            await store.unsubscribe_all(message.openid)
     elif message.mass is not None:
         if store is None:
             raise NotDone("no store to record the mass send's totals in")
         job = message.mass
-        await store.record_mass_job_finish(
-            job.msg_id, job.status, job.total, job.filter_count, job.sent, job.errors
-        )
+        with _timed(deps, "mass_job_finish"):
+            await store.record_mass_job_finish(
+                job.msg_id, job.status, job.total, job.filter_count, job.sent, job.errors
+            )
     return None
+
+
+def _timed(deps: Deps, op: str) -> AbstractContextManager[None]:
+    return nullcontext() if deps.metrics is None else deps.metrics.store_write(op)
 
 
 async def reply_to(message: Incoming, deps: Deps) -> str | None:

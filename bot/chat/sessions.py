@@ -1,11 +1,15 @@
-"""What the webhook remembers in memory: followers' pages, retried messages, interaction times.
+"""What the webhook remembers: followers' pages, retried messages, interaction times.
 
 - TTLCache: a bounded LRU whose entries expire; the building block of the others.
 - Page: a follower's last query (or issue) and where the next page starts, kept 30 minutes.
-- Dedupe: WeChat retries a message it got no answer for; the retry joins the first attempt's task
-  and gets the same reply, so nothing happens twice (PLATFORM.md).
+  Pages is where they are kept; Sessions keeps them in this process's memory.
+- Retries: WeChat retries a message it got no answer for; the retry joins the first attempt
+  and gets the same reply, so nothing happens twice (PLATFORM.md). Dedupe does it in memory.
 - Interactions: last-interaction times collected in memory and written in batches with
   store.touch() by a background task, never on the reply path.
+
+Pages and Retries are the seams of redis.url: bot.chat.redis_state keeps the same in Redis for
+every process and host; its calls raise SharedUnavailable while Redis cannot be reached.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +80,49 @@ class Page:
     offset: int
 
 
+class SharedUnavailable(Exception):
+    """The state shared by all processes (redis.url) cannot be reached; the reason is the text."""
+
+
+Work = Callable[[], Awaitable[str | None]]
+
+
+class Pages(Protocol):
+    """Each follower's last Page. Writes return at once (Redis: sent in the background)."""
+
+    async def page(self, openid: str) -> Page | None: ...
+
+    def set_page(self, openid: str, page: Page) -> None: ...
+
+    def forget(self, openid: str) -> None: ...
+
+
+@dataclass
+class Attempt:
+    """The task answering a message key. own: this process runs the work (else it waits for
+    another process's); joined: a retry, answered with the first attempt's reply."""
+
+    task: asyncio.Future[str | None]
+    own: bool = True
+    joined: bool = False
+
+
+class Retries(Protocol):
+    """Runs each message key once, wherever its retries land."""
+
+    async def start(self, key: str, work: Work) -> Attempt: ...
+
+    def went_late(self, key: str) -> None:
+        """The reply to `key` goes by customer service: its retries are answered `success`."""
+
+
 class Sessions:
-    """Each follower's last Page, kept PAGE_TTL seconds after the last use."""
+    """Each follower's last Page, in memory, kept PAGE_TTL seconds after it was written."""
 
     def __init__(self, maxsize: int = 100_000, ttl: float = PAGE_TTL) -> None:
         self._pages: TTLCache[str, Page] = TTLCache(maxsize, ttl)
 
-    def page(self, openid: str) -> Page | None:
+    async def page(self, openid: str) -> Page | None:
         return self._pages.get(openid)
 
     def set_page(self, openid: str, page: Page) -> None:
@@ -93,25 +133,24 @@ class Sessions:
 
 
 class Dedupe:
-    """Runs each message once: a retry with the same key awaits the first attempt's task."""
+    """Runs each message once in this process: a retry awaits the first attempt's task."""
 
     def __init__(self, maxsize: int = 50_000, ttl: float = DEDUPE_TTL) -> None:
         self._tasks: TTLCache[str, asyncio.Task[str | None]] = TTLCache(maxsize, ttl)
 
-    def start(
-        self, key: str, work: Callable[[], Awaitable[str | None]]
-    ) -> asyncio.Task[str | None]:
-        """The task answering `key`: the first attempt's, or a new one. Await it shielded: a
-        dropped connection must not cancel the work a retry will wait for."""
+    async def start(self, key: str, work: Work) -> Attempt:
+        """The attempt answering `key`: the first one's, or a new one. Await its task shielded:
+        a dropped connection must not cancel the work a retry will wait for."""
         task = self._tasks.get(key)
-        if task is None:
-            task = asyncio.ensure_future(work())
-            self._tasks.put(key, task)
-            task.add_done_callback(lambda t: self._forget_failed(key, t))
-        return task
+        if task is not None:
+            return Attempt(task, joined=True)
+        task = asyncio.ensure_future(work())
+        self._tasks.put(key, task)
+        task.add_done_callback(lambda t: self._forget_failed(key, t))
+        return Attempt(task)
 
-    async def run(self, key: str, work: Callable[[], Awaitable[str | None]]) -> str | None:
-        return await asyncio.shield(self.start(key, work))
+    def went_late(self, key: str) -> None:
+        """Nothing to do: bot.chat.late answers this process's retries `success` meanwhile."""
 
     def _forget_failed(self, key: str, task: asyncio.Task[str | None]) -> None:
         if task.cancelled() or task.exception() is not None:

@@ -27,6 +27,7 @@ NOT_READY = "档案正在准备中，请稍后再试。"
 BAD_QUERY = "没看懂这个查询，换个关键词试试？例如：" + "、".join(POPULAR)
 STORE_BUSY = "抱歉，订阅服务暂时有点忙，请稍后再试。"
 TOPIC_TOO_LONG = "主题太长啦，用一个词就好，例如：订阅 量化"
+BUSY = "抱歉，服务暂时有点忙，请稍后再试。"
 TRY_AGAIN = "抱歉，出了点问题，请稍后再试。"
 # an issue's title as the archive has it: 嵌入式AI简报 (2021-07-01)：three highlights
 _ISSUE_TITLE = re.compile(r"^\s*嵌入式AI简报\s*[(（]?\s*\d{4}-\d{2}-\d{2}\s*[)）]?[\s:：，,]*")

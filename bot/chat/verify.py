@@ -4,13 +4,15 @@ The query's signature and timestamp (ASCII digits only, at most 11 of them), the
 (wechat.mode: plain, compatible or safe; safe refuses anything without encrypt_type=aes and a
 valid msg_signature, since the plain signature does not cover the body), and replays: a signed
 (timestamp, nonce, signature) seen before with another body is refused. The memory of seen
-requests is bounded and lasts timestamp_window seconds. Every refusal is a Rejected (a 4xx).
+requests (Replays: in memory, or in Redis with redis.url, bot.chat.redis_state) is bounded and
+lasts timestamp_window seconds. Every refusal is a Rejected (a 4xx).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from typing import Protocol
 
 from multidict import MultiMapping
 
@@ -30,6 +32,28 @@ MODES = ("plain", "compatible", "safe")
 SEEN_MAX = 200_000  # signed requests remembered; WeChat's retries resend the same body
 
 
+class Replays(Protocol):
+    """The signed URLs seen, with a digest of their body."""
+
+    async def first_or_same(self, key: str, digest: bytes) -> bool:
+        """Remember `key` with `digest`; False when it was seen before with another digest."""
+        ...
+
+
+class MemoryReplays:
+    """Replays in this process's memory: at most SEEN_MAX, each kept `ttl` seconds."""
+
+    def __init__(self, ttl: float) -> None:
+        self._seen: TTLCache[str, bytes] = TTLCache(SEEN_MAX, ttl)
+
+    async def first_or_same(self, key: str, digest: bytes) -> bool:
+        seen = self._seen.get(key)
+        if seen is not None and seen != digest:
+            return False
+        self._seen.put(key, digest)
+        return True
+
+
 def mode_of(wechat: WechatSettings) -> str:
     """wechat.mode, or its default: safe when an EncodingAESKey is set, else plain."""
     return wechat.mode or ("safe" if wechat.encoding_aes_key else "plain")
@@ -38,13 +62,13 @@ def mode_of(wechat: WechatSettings) -> str:
 class Verifier:
     """Signatures, timestamps, mode and replays; decrypts safe-mode bodies."""
 
-    def __init__(self, wechat: WechatSettings) -> None:
+    def __init__(self, wechat: WechatSettings, replays: Replays | None = None) -> None:
         self.token = wechat.token
         self.window = wechat.timestamp_window
         self.mode = mode_of(wechat)
         key = wechat.encoding_aes_key
         self.crypto = Crypto(wechat.token, key, wechat.appid) if key else None
-        self._seen: TTLCache[str, bytes] = TTLCache(SEEN_MAX, float(self.window or 300))
+        self.replays = replays or MemoryReplays(float(self.window or 300))
 
     def query(self, query: MultiMapping[str]) -> None:
         """The query's signature and timestamp, checked before the body is read."""
@@ -61,15 +85,17 @@ class Verifier:
             if skew > self.window:
                 raise Rejected(403, f"timestamp {skew:.0f} s away from now")
 
-    def body(self, query: MultiMapping[str], body: bytes) -> Incoming:
-        """The message in a verified request's body; Rejected for replays and the wrong mode."""
+    async def replay(self, query: MultiMapping[str], body: bytes) -> None:
+        """Rejected when this signed URL was seen before with another body (SharedUnavailable
+        when the shared memory of them cannot be reached)."""
         # the signature is a function of (timestamp, nonce) once verified: the key needs only them
         key = f"{query['timestamp']}:{query['nonce']}"
         digest = hashlib.blake2b(body, digest_size=16).digest()
-        seen = self._seen.get(key)
-        if seen is not None and seen != digest:
+        if not await self.replays.first_or_same(key, digest):
             raise Rejected(403, "a signed URL seen before, with another body: replay refused")
-        self._seen.put(key, digest)
+
+    def body(self, query: MultiMapping[str], body: bytes) -> Incoming:
+        """The message in a verified request's body; Rejected in the wrong mode."""
         if query.get("encrypt_type", "raw") != "aes":
             if self.mode == "safe":
                 raise Rejected(403, "plaintext request in safe mode (wechat.mode: safe)")

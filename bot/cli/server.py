@@ -8,25 +8,30 @@ import sys
 import click
 
 from bot.cli.group import Context, pass_ctx
-from bot.config import check_public_token
+from bot.config import check_public_token, check_workers
 
 
 @click.command()
 @click.option("--host", help="Overrides server.host.")
 @click.option("--port", type=int, help="Overrides server.port.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Overrides server.workers.")
 @click.option("--hint", is_flag=True, hidden=True, help="Print how to chat with the server.")
 @pass_ctx
-def serve(ctx: Context, host: str | None, port: int | None, hint: bool) -> None:
-    """Run the WeChat webhook server and the web archive."""
+def serve(
+    ctx: Context, host: str | None, port: int | None, workers: int | None, hint: bool
+) -> None:
+    """Run the WeChat webhook server and the web archive (--workers N: N processes on the
+    port, with redis.url)."""
     from bot import web as web_archive
     from bot.chat import server as serve_module
 
     settings = ctx.settings
-    if host or port:
-        settings = settings.replace(
-            server={"host": host or settings.server.host, "port": port or settings.server.port}
-        )
+    s = settings.server
+    settings = settings.replace(
+        server={"host": host or s.host, "port": port or s.port, "workers": workers or s.workers}
+    )
     check_public_token(settings)
+    check_workers(settings)
     serve_module.run(settings, debug=ctx.debug, hint=hint, pages=web_archive.mount)
 
 

@@ -4,7 +4,9 @@ The token comes from POST /cgi-bin/stable_token, which returns the same token wh
 valid (so two processes do not invalidate each other's), falling back for good to GET
 /cgi-bin/token when the server has no stable_token (HTTP 404 or 405). It is kept in a TokenStore
 with its expiry and renewed 5 minutes before it runs out, one renewal at a time however many
-senders wait (a lock and a second check). A token the API refused is renewed with
+senders wait (a lock and a second check); `shared_lock`, when given, is held around a renewal
+too, so that processes on several hosts renew one at a time (the second finds the first's
+token in the store). A token the API refused is renewed with
 force_refresh, once however many senders saw the refusal. Neither the secret nor the token is
 logged or put into an error message.
 """
@@ -12,7 +14,10 @@ logged or put into an error message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -32,6 +37,13 @@ class TokenStore(Protocol):
     async def save_token(self, token: str, expires_at: datetime) -> None: ...
 
 
+SharedLock = Callable[[], AbstractAsyncContextManager[Any]]
+
+
+def _no_lock() -> AbstractAsyncContextManager[Any]:
+    return contextlib.nullcontext()
+
+
 class MemoryTokenStore:
     """A TokenStore in memory, for tests and one-off commands."""
 
@@ -48,12 +60,20 @@ class MemoryTokenStore:
 class AccessToken:
     """One account's access_token over one Transport; safe to share between tasks."""
 
-    def __init__(self, http: Transport, appid: str, secret: str, store: TokenStore) -> None:
+    def __init__(
+        self,
+        http: Transport,
+        appid: str,
+        secret: str,
+        store: TokenStore,
+        shared_lock: SharedLock | None = None,
+    ) -> None:
         self._http = http
         self._appid = appid
         self._secret = secret
         self._store = store
         self._lock = asyncio.Lock()
+        self._shared_lock = shared_lock or _no_lock
         self._token: str | None = None
         self._renew_at = datetime.min.replace(tzinfo=UTC)
         self._use_stable = True
@@ -83,11 +103,12 @@ class AccessToken:
 
     async def _replace(self, old: str | None, force: bool) -> None:
         """Take the store's token when another process renewed `old` already, else fetch one."""
-        stored = await self._stored()
-        if stored is not None and stored[0] != old and self._fresh(stored[1]):
-            self._adopt(*stored)
-        else:
-            await self._fetch(force=force)
+        async with self._shared_lock():
+            stored = await self._stored()
+            if stored is not None and stored[0] != old and self._fresh(stored[1]):
+                self._adopt(*stored)
+            else:
+                await self._fetch(force=force)
 
     async def _stored(self) -> tuple[str, datetime] | None:
         """The store's token; a naive expiry (SQLite keeps no time zone) is taken as UTC."""

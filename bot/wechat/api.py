@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from bot.wechat.access_token import AccessToken, MemoryTokenStore, TokenStore
+from bot.wechat.access_token import AccessToken, MemoryTokenStore, SharedLock, TokenStore
 from bot.wechat.errors import (
     ERR_BAD_ANSWER,
     ERR_HTTP,
@@ -89,10 +89,11 @@ class WeChatAPI:
         *,
         retry: RetryPolicy | None = None,
         timeout: float = 15.0,
+        token_lock: SharedLock | None = None,
     ) -> None:
         self._http = Transport(session, base_url, timeout)
         self._appid = appid
-        self._token = AccessToken(self._http, appid, secret, token_store)
+        self._token = AccessToken(self._http, appid, secret, token_store, token_lock)
         self._retry = retry or RetryPolicy()
 
     def __repr__(self) -> str:  # never show the secret or the token
