@@ -14,7 +14,7 @@ import click
 
 from bot.cli import archive, broadcast, menu, qrcode, server, subscribers
 from bot.cli.group import cli
-from bot.config import EXAMPLE
+from bot.config import example_text
 from bot.errors import UserError
 from bot.menu import EXAMPLE as MENU_EXAMPLE
 
@@ -28,7 +28,7 @@ def init(path: str, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         raise UserError(f"{target} already exists; use --force to overwrite it")
-    target.write_text(EXAMPLE, encoding="utf-8")
+    target.write_text(example_text(), encoding="utf-8")
     (target.parent / "data").mkdir(exist_ok=True)  # the example's storage.url and index_dir
     click.echo(f"wrote {target}: edit it, or set NEURALTALK_<SECTION>_<KEY> variables")
     menu_file = target.parent / "menu.yaml"  # the example's wechat.menu_file
