@@ -6,9 +6,8 @@ Redis reachable (with redis.url), GET /metrics the Prometheus metrics (bot.metri
 only unless server.metrics_token is set). Retries, pages and replays are kept in this process
 or in Redis (bot.chat.state); while Redis is down messages are answered that the service is
 busy and events get a 503. The
-archive and the store are opened once at start-up (cleanup_ctx); the archive is reopened when
-`neuraltalk ingest` changed it, noticed by a background check every WATCH_EVERY seconds (and on
-requests), so a quiet bot reloads too. Bad requests get a 4xx and one log line, before anything
+archive and the store are opened once at start-up (cleanup_ctx); the archive follows
+`neuraltalk ingest` (bot.chat.live). Bad requests get a 4xx and one log line, before anything
 reaches the store. An event whose work is not committed within the deadline gets a 503, so
 WeChat retries it; a message's reply that misses the deadline is sent later by
 customer-service message (bot.chat.late).
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -27,10 +25,10 @@ from datetime import datetime
 from aiohttp import web
 from multidict import MultiMapping
 
-from bot.archive import open_archive
 from bot.chat import texts
 from bot.chat.connections import Guard
 from bot.chat.late import LateReplies
+from bot.chat.live import LiveArchive, freeze_heap
 from bot.chat.monitor import metrics_page
 from bot.chat.replies import Deps, reply_to
 from bot.chat.sessions import Interactions, SharedUnavailable
@@ -40,7 +38,6 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.store.store import Store
 from bot.wechat.protocol import Incoming, Rejected, render_text
-from index.errors import ArchiveError
 from index.search import Archive
 
 log = logging.getLogger(__name__)
@@ -48,7 +45,6 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 BODY_TIMEOUT = 5.0  # seconds to send the body once the headers are in
 REPLY_DEADLINE = 4.5  # WeChat gives up after 5 s
-WATCH_EVERY = 0.5  # seconds between two looks at the index's CURRENT generation
 
 
 class Webhook:
@@ -64,12 +60,9 @@ class Webhook:
         self.retries = self.state.retries
         self.interactions = Interactions(self._touch)
         self.late = LateReplies()
-        self.reload_every = reload_every
+        self.archive = LiveArchive(settings, deps, self.metrics, reload_every)
         self.deadline = REPLY_DEADLINE
         self.body_timeout = BODY_TIMEOUT
-        self._next_reload = 0.0
-        self._problem: str | None = None  # why the archive could not be opened, logged once
-        self.frozen = False
 
     # --- protocol --------------------------------------------------------------------------
 
@@ -124,7 +117,7 @@ class Webhook:
             log.debug("%s from %s: connection lost mid-request (%s)", request.path,
                       request.remote, exc)  # fmt: skip
             return "unknown", "failed", web.Response(status=400, text="connection lost\n")
-        self.maybe_reload()
+        self.archive.maybe_reload()
         click = message.kind == "event" and message.event == "click"  # answered as text
         kind = "event" if message.kind == "event" and not click else "message"
         try:
@@ -210,67 +203,9 @@ class Webhook:
                     request.remote, exc.status, exc)  # fmt: skip
         return web.Response(status=exc.status, text=f"{exc}\n")
 
-    # --- resources -------------------------------------------------------------------------
-
-    def maybe_reload(self) -> None:
-        """Open the archive, or reopen it when `ingest` changed it: at most once a reload_every."""
-        now = time.monotonic()
-        if now < self._next_reload:
-            return
-        self._next_reload = now + self.reload_every
-        self.check_archive()
-
-    def check_archive(self) -> None:
-        """Open the archive, or reopen it if `ingest` switched generations (one stat if not)."""
-        try:
-            if self.deps.archive is None:
-                archive = open_archive(self.settings)
-                self.deps.use_archive(archive)
-                log.info("archive opened: %d issues, %d entries", *archive.counts())
-            elif self.deps.archive.reload_if_changed():
-                self.deps.use_archive(self.deps.archive)
-                log.info("archive reloaded: %d issues, %d entries", *self.deps.archive.counts())
-            else:
-                return
-            self.count_archive()
-            self._problem = None
-            if self.frozen:
-                freeze_heap()  # the new index joins the frozen heap
-        except ArchiveError as exc:
-            if str(exc) != self._problem:  # once, not at every look
-                log.warning("archive not available: %s", exc)
-            self._problem = str(exc)
-        except Exception as exc:  # a broken index must not take the webhook down; keep what we have
-            if repr(exc) != self._problem:
-                log.exception("archive could not be (re)opened")
-            self._problem = repr(exc)
-
-    def live_archive(self) -> Archive | None:
-        """The archive the replies search, reopened first if `ingest` changed it: what other
-        pages served by this application (bot.web) read."""
-        self.maybe_reload()
-        return self.deps.archive
-
-    def count_archive(self) -> None:
-        archive = self.deps.archive
-        if archive is not None:
-            issues, entries = archive.counts()
-            self.metrics.archive_generation.set(archive.generation)
-            self.metrics.archive_issues.set(issues)
-            self.metrics.archive_entries.set(entries)
-
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
         if self.deps.store is not None:
             await asyncio.wait_for(self.deps.store.touch(batch), 10.0)
-
-
-def freeze_heap() -> None:
-    """Move what start-up built (the index, the caches) out of the collector's way, so that
-    full collections no longer walk it: the stalls that made p99 20 times p50. (Searching
-    needs no jieba: the index's words are found inside the query without it.)"""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
 
 
 # More routes on the same application (bot.web's archive pages): given the app, the settings
@@ -288,14 +223,14 @@ async def _resources(
     hook = app[WEBHOOK]
     if open_store is not None:
         await open_store()  # the migrations; the Store object exists since create_app
-    hook.maybe_reload()  # opens the archive, or logs why it cannot yet
-    hook.count_archive()
+    hook.archive.maybe_reload()  # opens the archive, or logs why it cannot yet
+    hook.archive.count()
     shared = hook.state.shared
     await hook.late.open(hook.settings.wechat, hook.deps.store, hook.state.token_lock)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
-    watcher = asyncio.create_task(_watch_archive(hook, WATCH_EVERY))
+    watcher = asyncio.create_task(hook.archive.watch())
     freeze_heap()
-    hook.frozen = True
+    hook.archive.frozen = True
     yield
     for task in (flusher, watcher):
         task.cancel()
@@ -308,13 +243,6 @@ async def _resources(
         await hook.deps.store.close()
     if own_archive and hook.deps.archive is not None:
         hook.deps.archive.close()
-
-
-async def _watch_archive(hook: Webhook, every: float) -> None:
-    """Look at the index's CURRENT generation every `every` seconds, traffic or not."""
-    while True:
-        await asyncio.sleep(every)
-        hook.check_archive()
 
 
 def create_app(
@@ -343,5 +271,5 @@ def create_app(
     app.router.add_get("/healthz", hook.healthz)
     app.router.add_get("/metrics", metrics_page(hook.metrics, settings.server.metrics_token))
     if pages is not None:
-        pages(app, settings, hook.live_archive)
+        pages(app, settings, hook.archive.current)
     return app
