@@ -43,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from loopback import free_port  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bot.store.schema import deliveries, interactions, subscribers  # noqa: E402
@@ -106,12 +107,6 @@ with open(sys.argv[1], "w") as out:
     json.dump([usage.ru_maxrss, usage.ru_utime + usage.ru_stime], out)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_fake(faults: dict[str, object]) -> tuple[subprocess.Popen[bytes], str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,14 +22,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from loopback import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 NEURALTALK = str(Path(sys.executable).parent / "neuraltalk")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def health(port: int) -> dict[str, object]:

@@ -18,7 +18,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from loopback import free_port, pin  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 
@@ -40,18 +41,6 @@ TOPIC_WORDS = (
 )
 TOPICS = TOPIC_WORDS.split()
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def pin(cpu: int) -> None:
-    """Run on that CPU only (-1: wherever the system likes)."""
-    if hasattr(os, "sched_setaffinity") and 0 <= cpu < (os.cpu_count() or 1):
-        os.sched_setaffinity(0, {cpu})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(port: int, settings: Settings, cpu: int) -> None:

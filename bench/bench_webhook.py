@@ -23,7 +23,6 @@ import itertools
 import multiprocessing as mp
 import os
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -33,6 +32,8 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from loopback import free_port, pin  # noqa: E402
 
 from bot import eventloop  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -52,17 +53,6 @@ TOPICS = TOPIC_WORDS.split()
 FOLLOWERS = 2000
 CONCURRENCY = 32
 BURST, BURST_CONNECTIONS = 3000, 500
-
-
-def pin(cpu: int) -> None:
-    if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
-        os.sched_setaffinity(0, {cpu})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(kind: str, port: int, settings: Settings) -> None:
