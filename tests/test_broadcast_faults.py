@@ -144,6 +144,27 @@ def test_a_second_signal_exits_at_once_and_only_what_was_in_flight_is_in_doubt(
     assert set(people) - set(got) <= doubt  # whoever did not get it is reported in doubt
 
 
+def test_a_terminal_gone_away_never_stalls_the_broadcast(
+    sample_index: Path, tmp_path: Path, store_url: str, fake: str
+) -> None:
+    """The pipe the progress lines go to is closed by its reader (a `| tee` killed, a closed
+    terminal): sending goes on and ends; the progress display is not worth a stalled campaign."""
+    people = asyncio.run(_populate(store_url, 30))
+    env = env_for(sample_index, store_url, fake)
+    proc = _broadcast(env, tmp_path, "--rate", "6")  # 5 s: progress lines every 3 s
+    _wait_for_messages(fake, proc, 3)
+    assert proc.stdout is not None
+    proc.stdout.close()  # nobody reads its output any more: its writes fail with EPIPE
+    try:
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    [campaign] = _campaigns(env)
+    assert campaign["status"] == "finished", campaign
+    got = received(asyncio.run(mock_log(fake)))
+    assert set(got) == set(people) and max(got.values()) == 1
+
+
 def _run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [NEURALTALK, *args],

@@ -58,10 +58,13 @@ class Ledger:
         self._begins: dict[str, asyncio.Future[bool]] = {}
         self._wake = asyncio.Event()
         self._closed = False
+        self._failed: BaseException | None = None  # why the ledger stopped writing
         self._task = asyncio.create_task(self._run())
 
     async def begin(self, openid: str, outcome: Outcome | None) -> bool:
         """Record `outcome` (the worker's last) and make `openid` 'sending'; False: do not send."""
+        if self._failed is not None:
+            raise self._failed
         if outcome is not None:
             self._outcomes.append(outcome)
         future = asyncio.get_running_loop().create_future()
@@ -80,6 +83,18 @@ class Ledger:
         await self._task
 
     async def _run(self) -> None:
+        """Write until closed; when a write fails, every waiting and later begin() raises its
+        error (nobody waits forever for a transaction that will not come)."""
+        try:
+            await self._loop()
+        except BaseException as exc:
+            self._failed = exc
+            for future in self._begins.values():
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+
+    async def _loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()

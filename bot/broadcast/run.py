@@ -7,6 +7,7 @@ end report) is bot/broadcast/view.py's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -146,16 +147,14 @@ def _signals(broadcaster: Broadcaster) -> Iterator[None]:
     def on_signal(sig: signal.Signals) -> None:
         code = 143 if sig == signal.SIGTERM else 130
         if broadcaster.report.interrupted:
-            click.echo(
+            _say(
                 f"\ninterrupted again ({sig.name}): exiting now; the requests that were in "
-                "flight are in doubt (run the same command to see them)",
-                err=True,
+                "flight are in doubt (run the same command to see them)"
             )
             os._exit(code)
-        click.echo(
+        _say(
             f"\ninterrupted ({sig.name}): sending nothing new; waiting at most {GRACE:.0f} s "
-            "for the requests in flight, then the report (press Ctrl-C again to exit at once)",
-            err=True,
+            "for the requests in flight, then the report (press Ctrl-C again to exit at once)"
         )
         broadcaster.interrupt(sig.name)
         loop.call_later(GRACE, broadcaster.abort)
@@ -168,6 +167,12 @@ def _signals(broadcaster: Broadcaster) -> Iterator[None]:
     finally:
         for sig in sigs:
             loop.remove_signal_handler(sig)
+
+
+def _say(line: str) -> None:
+    """A line on stderr, if anyone still reads it (a signal is obeyed either way)."""
+    with contextlib.suppress(OSError):
+        click.echo(line, err=True)
 
 
 def _ask(question: str, yes: bool) -> None:

@@ -7,6 +7,7 @@ Prometheus text format (bot.metrics.broadcast_text), for a node_exporter textfil
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from types import TracebackType
@@ -122,7 +123,8 @@ class Progress:
             self.last = now
             left = max(self.total - done, 0)
             eta = f", ETA {left / rate:.0f} s" if rate > 0 else ""
-            click.echo(f"progress: {done}/{self.total} ({rate:.0f}/s{eta})", err=True)
+            with contextlib.suppress(OSError):  # nobody reading: sending goes on regardless
+                click.echo(f"progress: {done}/{self.total} ({rate:.0f}/s{eta})", err=True)
 
 
 def report(r: Report) -> None:
