@@ -28,7 +28,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loopback import free_port, pin  # noqa: E402
+from loopback import free_port, pin, wait_until_up  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 
@@ -120,15 +120,8 @@ def start_server(settings: Settings, cpu: int) -> tuple[mp.Process, int]:
     port = free_port()
     process = mp.get_context("spawn").Process(target=serve, args=(port, settings, cpu))
     process.start()
-    import urllib.request
-
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-            return process, port
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("the server did not come up")
+    wait_until_up(f"http://127.0.0.1:{port}/")
+    return process, port
 
 
 def sizes(url: str) -> tuple[int, int]:

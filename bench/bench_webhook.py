@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loopback import free_port, pin  # noqa: E402
+from loopback import free_port, pin, wait_until_up  # noqa: E402
 
 from bot import eventloop  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -251,15 +251,8 @@ def start_server(kind: str, settings: Settings) -> tuple[mp.Process, int]:
     port = free_port()
     process = mp.get_context("spawn").Process(target=serve, args=(kind, port, settings))
     process.start()
-    import urllib.request
-
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return process, port
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"the {kind} server did not come up")
+    wait_until_up(f"http://127.0.0.1:{port}/healthz", f"the {kind} server")
+    return process, port
 
 
 def stop(process: mp.Process) -> None:

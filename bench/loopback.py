@@ -1,9 +1,12 @@
-"""What the benchmarks share: a free loopback port, and pinning a process to one CPU."""
+"""What the benchmarks share: a free loopback port, waiting for a server on it, and pinning a
+process to one CPU."""
 
 from __future__ import annotations
 
 import os
 import socket
+import time
+import urllib.request
 
 
 def free_port() -> int:
@@ -17,3 +20,14 @@ def pin(cpu: int) -> None:
     """Run on that CPU only (-1, or a CPU this machine lacks: wherever the system likes)."""
     if hasattr(os, "sched_setaffinity") and 0 <= cpu < (os.cpu_count() or 1):
         os.sched_setaffinity(0, {cpu})
+
+
+def wait_until_up(url: str, what: str = "the server", tries: int = 300) -> None:
+    """Until `url` answers with a success (an error status counts as not up yet)."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{what} did not come up at {url}")

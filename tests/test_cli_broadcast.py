@@ -37,26 +37,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def mock_url() -> Iterator[str]:
-    """`neuraltalk mock-wechat` in its own process, on a free loopback port."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [NEURALTALK, "mock-wechat", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def mock_url(mock_process: str) -> str:
+    """`neuraltalk mock-wechat` in its own process (conftest's mock_process)."""
+    return mock_process
 
 
 def _post(url: str, path: str, body: dict[str, Any]) -> None:
