@@ -26,6 +26,7 @@ FORBIDDEN = {
     "bot.scenes": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
     "bot.account": ("bot.chat", "bot.broadcast", "bot.cli", "bot.web"),
     "bot.metrics": ("bot.chat", "bot.broadcast", "bot.cli", "bot.store", "bot.web"),
+    "bot.shared": ("bot.chat", "bot.broadcast", "bot.cli", "bot.store", "bot.web"),
 }
 # packages that may import nothing of ours outside themselves
 SELF_CONTAINED = ("bot.wechat",)

@@ -18,9 +18,8 @@ from scale_support import Bot, Server, base_env, bot, delete_prefix, metric, new
 from wechat_api_support import FAST, SECRET, set_faults
 
 from bot.chat import texts
-from bot.chat.redis_state import token_lock
-from bot.chat.shared import Shared
 from bot.fake_wechat.server import MockWeChat
+from bot.shared import Shared, token_lock
 from bot.store.store import Store
 from bot.wechat.access_token import MemoryTokenStore
 from bot.wechat.api import WeChatAPI
@@ -157,3 +156,26 @@ async def test_two_processes_renewing_the_token_at_once_fetch_it_once(
 
     assert await both(lock=False) == 2  # what the lock is for
     assert await both(lock=True) == 1
+
+
+async def test_two_broadcasts_renewing_at_once_fetch_the_token_once(
+    mock: MockWeChat, redis_url: str, redis_prefix: str
+) -> None:
+    """`neuraltalk broadcast` (bot.broadcast.run.wechat_api) takes the Redis lock the webhook's
+    processes take, so that a renewal cannot revoke the token another process just fetched."""
+    from bot.broadcast.run import wechat_api
+    from bot.config import Settings
+
+    set_faults(mock, latency=0.05)  # both miss the stored token: they race
+    store = MemoryTokenStore()  # the token row both read (the store's, in production)
+    settings = Settings().replace(
+        wechat={"api_base_url": mock.url, "appid": "wx-test", "secret": SECRET},
+        redis={"url": redis_url, "prefix": redis_prefix},
+    )
+    before = mock.token_calls
+    async with (
+        wechat_api(settings, store, 1) as first,  # type: ignore[arg-type]
+        wechat_api(settings, store, 1) as second,  # type: ignore[arg-type]
+    ):
+        await asyncio.gather(first.send_text("o1", "hi"), second.send_text("o2", "hi"))
+    assert mock.token_calls - before == 1

@@ -1,4 +1,4 @@
-"""Redis stopped under a running `neuraltalk serve` (bot/chat/shared.py): busy replies, a 503
+"""Redis stopped under a running `neuraltalk serve` (bot/shared/): busy replies, a 503
 health with the reason, one log line, what needs no Redis still served; then recovery."""
 
 from __future__ import annotations

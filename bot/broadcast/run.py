@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,7 @@ from bot.broadcast.request import Request
 from bot.config import Settings
 from bot.credentials import api_from_settings, check_credentials
 from bot.errors import UserError
+from bot.shared import Shared, token_lock
 from bot.store.campaigns import Campaign, CampaignCounts
 from bot.store.schema import DeliveryStatus
 from bot.store.store import Store
@@ -58,9 +60,18 @@ def open_issue(settings: Settings, date: str) -> tuple[Archive, IssueSummary]:
 async def wechat_api(
     settings: Settings, store: Store, concurrency: int
 ) -> AsyncIterator[WeChatAPI]:
+    """The API client of a run; with redis.url its token renewals take the lock the webhook's
+    processes take (bot.shared), so that one renewal cannot revoke another's fresh token."""
     connector = aiohttp.TCPConnector(limit=concurrency + 4)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        yield api_from_settings(session, settings.wechat, store)
+    redis = settings.redis
+    shared = Shared(redis.url, redis.prefix) if redis.url else None
+    lock = partial(token_lock, shared) if shared is not None else None
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            yield api_from_settings(session, settings.wechat, store, token_lock=lock)
+    finally:
+        if shared is not None:
+            await shared.close()
 
 
 async def run_broadcast(settings: Settings, req: Request) -> int:

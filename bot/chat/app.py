@@ -31,11 +31,12 @@ from bot.chat.late import LateReplies
 from bot.chat.live import LiveArchive, freeze_heap
 from bot.chat.monitor import metrics_page
 from bot.chat.replies import Deps, reply_to
-from bot.chat.sessions import Interactions, SharedUnavailable
+from bot.chat.sessions import Interactions
 from bot.chat.state import State, state_for
 from bot.chat.verify import Verifier
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.shared import SharedUnavailable
 from bot.store.store import Store
 from bot.wechat.protocol import Incoming, Rejected, render_text
 from index.search import Archive

@@ -6,33 +6,26 @@
   failed attempt deletes its claim, so the next retry does the work again.
 - RedisPages: followers' pages (更多), kept PAGE_TTL seconds.
 - RedisReplays: the signed URLs seen (SET NX GET: one round trip), for the timestamp window.
-- token_lock: the access_token renewal, one process at a time on every host.
 
-Each raises SharedUnavailable while Redis cannot be reached (bot.chat.shared).
+Each raises SharedUnavailable while Redis cannot be reached (bot.shared).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from redis.exceptions import RedisError
 
 from bot.chat.sessions import (
     DEDUPE_TTL,
     PAGE_TTL,
     Attempt,
     Page,
-    SharedUnavailable,
     TTLCache,
     Work,
 )
-from bot.chat.shared import Shared
+from bot.shared import Shared
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +33,6 @@ CLAIM_TTL = 60.0  # an attempt's claim, while it works (longer than a late reply
 WAIT = 5.0  # seconds a retry waits for another process's reply
 PENDING = b"?"
 SUCCESS = b"-"  # the reply was `success` (or went by customer service)
-TOKEN_LOCK_TTL = 30.0
 
 
 def _reply(value: bytes | str) -> str | None:
@@ -150,26 +142,6 @@ class RedisReplays:
         rkey = self._shared.key("seen", key)
         old = await self._shared.do("SET", rkey, digest, "NX", "GET", "PX", _ms(self._ttl))
         return old is None or old == digest
-
-
-@asynccontextmanager
-async def token_lock(shared: Shared) -> AsyncIterator[None]:
-    """The access_token renewal's lock across processes (AccessToken's shared_lock); a renewal
-    goes ahead without it when Redis is down or the holder takes over 10 s."""
-    lock = shared.redis.lock(
-        shared.key("lock", "access_token"), timeout=TOKEN_LOCK_TTL, blocking_timeout=10.0
-    )
-    try:
-        got = await shared.call(lambda r: lock.acquire())
-    except SharedUnavailable as exc:
-        log.warning("access_token renewed without the shared lock: %s", exc)
-        got = False
-    try:
-        yield
-    finally:
-        if got:
-            with contextlib.suppress(RedisError, OSError):  # else it expires by itself
-                await lock.release()
 
 
 def _ms(seconds: float) -> int:

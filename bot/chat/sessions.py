@@ -80,10 +80,6 @@ class Page:
     offset: int
 
 
-class SharedUnavailable(Exception):
-    """The state shared by all processes (redis.url) cannot be reached; the reason is the text."""
-
-
 Work = Callable[[], Awaitable[str | None]]
 
 

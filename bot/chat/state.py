@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from bot.chat.redis_state import RedisPages, RedisReplays, RedisRetries, token_lock
+from bot.chat.redis_state import RedisPages, RedisReplays, RedisRetries
 from bot.chat.sessions import Dedupe, Pages, Retries, Sessions
-from bot.chat.shared import Shared
 from bot.chat.verify import MemoryReplays, Replays
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.shared import Shared, token_lock
 from bot.wechat.access_token import SharedLock
 
 

@@ -22,7 +22,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -32,9 +33,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
-from bot.chat.sessions import SharedUnavailable
-
 log = logging.getLogger(__name__)
+
+
+TOKEN_LOCK_TTL = 30.0  # seconds the access_token lock is held at most
+
+
+class SharedUnavailable(Exception):
+    """The state shared by all processes (redis.url) cannot be reached; the reason is the text."""
+
 
 T = TypeVar("T")
 RETRY_EVERY = 1.0  # seconds between tries while Redis is down
@@ -218,3 +225,23 @@ class Shared:
         if self._connection is not None:
             await self._connection.disconnect()
         await self.redis.aclose()
+
+
+@asynccontextmanager
+async def token_lock(shared: Shared) -> AsyncIterator[None]:
+    """The access_token renewal's lock across processes (AccessToken's shared_lock); a renewal
+    goes ahead without it when Redis is down or the holder takes over 10 s."""
+    lock = shared.redis.lock(
+        shared.key("lock", "access_token"), timeout=TOKEN_LOCK_TTL, blocking_timeout=10.0
+    )
+    try:
+        got = await shared.call(lambda r: lock.acquire())
+    except SharedUnavailable as exc:
+        log.warning("access_token renewed without the shared lock: %s", exc)
+        got = False
+    try:
+        yield
+    finally:
+        if got:
+            with contextlib.suppress(RedisError, OSError):  # else it expires by itself
+                await lock.release()
