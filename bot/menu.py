@@ -153,12 +153,17 @@ def _parent(where: str, name: str, raw: dict[str, Any], top: bool) -> Button:
     others = [k for k in ("type", "key", "url") if k in raw]
     if others:
         raise MenuError(f"{where}: a button with sub_button has no `{others[0]}`")
-    subs = raw["sub_button"]
-    if not isinstance(subs, list) or not 1 <= len(subs) <= MAX_SUB_BUTTONS:
-        count = len(subs) if isinstance(subs, list) else "no list of"
-        raise MenuError(f"{where}: {count} sub-buttons; WeChat allows 1 to {MAX_SUB_BUTTONS}")
+    subs = _one_to(raw["sub_button"], MAX_SUB_BUTTONS, where, "sub-buttons")
     children = (_button(f"{where}, sub-button {i}", s, top=False) for i, s in enumerate(subs, 1))
     return Button(name, sub_buttons=tuple(children))
+
+
+def _one_to(value: Any, most: int, where: str, noun: str) -> list[Any]:
+    """`value` as a list of 1 to `most` items; MenuError saying how many there are."""
+    if not isinstance(value, list) or not 1 <= len(value) <= most:
+        count = len(value) if isinstance(value, list) else "no list of"
+        raise MenuError(f"{where}: {count} {noun}; WeChat allows 1 to {most}")
+    return value
 
 
 def parse_menu(data: Any, source: str = "menu") -> Menu:
@@ -168,10 +173,7 @@ def parse_menu(data: Any, source: str = "menu") -> Menu:
     unknown = [k for k in data if k != "button"]
     if unknown:
         raise MenuError(f"{source}: unknown key `{unknown[0]}`; the menu has only `button:`")
-    buttons = data["button"]
-    if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
-        count = len(buttons) if isinstance(buttons, list) else "no list of"
-        raise MenuError(f"{source}: {count} buttons; WeChat allows 1 to {MAX_BUTTONS}")
+    buttons = _one_to(data["button"], MAX_BUTTONS, source, "buttons")
     return Menu(tuple(_button(f"{source}: button {i}", b, True) for i, b in enumerate(buttons, 1)))
 
 
