@@ -1,9 +1,10 @@
 """The WeChat wire format on our side of the webhook: signatures, safe parsing, replies, AES.
 
-wechatpy parses the message, renders the reply XML and does the AES; this module adds what it
-leaves to us (see ../shared/wechat/PLATFORM.md): signatures compared in constant time, XML with a
-DTD or entities refused by defusedxml before wechatpy sees it, required fields checked, and reply
-text made safe for the CDATA sections wechatpy writes without escaping.
+See ../shared/wechat/PLATFORM.md. Signatures are compared in constant time. A body is parsed by
+expat directly, one level under <xml> (the only shape WeChat sends), with any DTD refused, so no
+entity can be declared, expanded or fetched; required fields are checked. A text reply is
+written from a fixed template, its text made safe for the CDATA sections. wechatpy does the AES.
+Every request passes through here, so both directions avoid building objects per field.
 """
 
 from __future__ import annotations
@@ -15,16 +16,10 @@ import hmac
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any
-from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException
-from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
-from wechatpy.replies import TextReply
 
 # XML 1.0 forbids these code points even inside CDATA; WeChat users can still type some of them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -99,17 +94,66 @@ def signature_ok(given: str, *parts: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), signature(*parts).encode("ascii"))
 
 
+class _DTDRefused(Exception):
+    """A body declared a document type (the only place entities can be declared)."""
+
+
+def _refuse_dtd(*_: object) -> None:
+    raise _DTDRefused
+
+
+class _Children:
+    """expat's handlers: the text of each child of the root (before any grandchild)."""
+
+    __slots__ = ("depth", "fields", "name", "parts", "root")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.depth = 0
+        self.root = ""
+        self.name = ""  # the child being read, "" once a grandchild began
+        self.parts: list[str] = []
+
+    def start(self, name: str, _attributes: object) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            self.root = name
+        elif self.depth == 2:
+            self.name, self.parts = name, []
+        elif self.name:  # a grandchild ends the child's own text, as in ElementTree's .text
+            self.fields[self.name] = "".join(self.parts)
+            self.name = ""
+
+    def end(self, _name: str) -> None:
+        if self.depth == 2 and self.name:
+            self.fields[self.name] = "".join(self.parts)
+        self.depth -= 1
+
+    def text(self, data: str) -> None:
+        if self.depth == 2 and self.name:
+            self.parts.append(data)
+
+
 def safe_fields(body: bytes | str) -> dict[str, str]:
     """The <xml> root's child elements as text; Rejected(400) for non-XML, DTDs and entities."""
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
+    children = _Children()
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.StartElementHandler = children.start
+    parser.EndElementHandler = children.end
+    parser.CharacterDataHandler = children.text
     try:
-        root = SafeET.fromstring(body, forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise Rejected(400, f"XML with a DTD or entities refused ({type(exc).__name__})") from None
-    except (ParseError, ValueError, UnicodeError) as exc:
+        parser.Parse(body, True)
+    except _DTDRefused:
+        raise Rejected(400, "XML with a DTD or entities refused") from None
+    except (expat.ExpatError, ValueError, UnicodeError) as exc:
         raise Rejected(400, f"body is not XML ({exc})") from None
-    if root.tag != "xml":
-        raise Rejected(400, f"root element is <{root.tag}>, not <xml>")
-    return {child.tag: child.text or "" for child in root}
+    if children.root != "xml":
+        raise Rejected(400, f"root element is <{children.root}>, not <xml>")
+    return children.fields
 
 
 def _require(fields: dict[str, str], *names: str) -> None:
@@ -125,12 +169,14 @@ def _count(fields: dict[str, str], name: str) -> int:
     return int(raw)
 
 
-def _mass_job(fields: dict[str, str], msg: Any) -> MassJob:
+def _mass_job(fields: dict[str, str]) -> MassJob:
     _require(fields, "MsgID", *_MASS_FIELDS)
     total, filtered, sent, errors = (_count(fields, n) for n in _MASS_FIELDS[1:])
     if sent > total or filtered > total or errors > total:
         raise Rejected(400, f"MASSSENDJOBFINISH counts impossible: sent {sent} of {total}")
-    return MassJob(fields["MsgID"].strip()[:64], msg.status, total, filtered, sent, errors)
+    return MassJob(
+        fields["MsgID"].strip()[:64], fields["Status"].strip(), total, filtered, sent, errors
+    )
 
 
 def _content(kind: str, fields: dict[str, str]) -> str:
@@ -142,19 +188,16 @@ def _content(kind: str, fields: dict[str, str]) -> str:
     return ""
 
 
-def _wechatpy_message(fields: dict[str, str]) -> BaseMessage:
-    """wechatpy's message or event object for fields already parsed safely (as parse_message)."""
-    kind = fields["MsgType"].strip().lower()
-    if kind != "event":
-        return MESSAGE_TYPES.get(kind, UnknownMessage)(fields)
+def _event(fields: dict[str, str]) -> str:
+    """The event in lower case; a follow by QR code (EventKey qrscene_...) is subscribe_scan."""
     event = fields["Event"].strip().lower()
     if event == "subscribe" and fields.get("EventKey", "").startswith("qrscene_"):
-        event = "subscribe_scan"  # a follow by QR code
-    return EVENT_TYPES.get(event, UnknownMessage)(fields)
+        return "subscribe_scan"
+    return event
 
 
 def parse_incoming(body: bytes | str) -> Incoming:
-    """Parse safely, let wechatpy type the fields, keep what the reply needs; Rejected(400)."""
+    """Parse safely and keep what the reply needs; Rejected(400) for what WeChat never sends."""
     fields = safe_fields(body)
     _require(fields, "ToUserName", "FromUserName", "CreateTime", "MsgType")
     if not OPENID.fullmatch(fields["FromUserName"].strip()):
@@ -167,28 +210,23 @@ def parse_incoming(body: bytes | str) -> Incoming:
         _require(fields, "Content")
     elif kind == "event":
         _require(fields, "Event")
-    try:
-        msg = _wechatpy_message(fields)
-        event = str(getattr(msg, "event", "") or fields.get("Event", "")).strip().lower()
-        mass = _mass_job(fields, msg) if event == "masssendjobfinish" else None
-        return Incoming(
-            openid=fields["FromUserName"].strip(),
-            account=msg.target,
-            create_time=int(msg.time),
-            kind=kind,
-            msg_id=fields.get("MsgId", "").strip(),
-            content=_content(kind, fields),
-            event=event if kind == "event" else "",
-            event_key=fields.get("EventKey", "").strip() if kind == "event" else "",
-            mass=mass,
-        )
-    except (ValueError, TypeError, KeyError) as exc:
-        raise Rejected(400, f"malformed message field ({type(exc).__name__}: {exc})") from None
+    event = _event(fields) if kind == "event" else ""
+    return Incoming(
+        openid=fields["FromUserName"].strip(),
+        account=fields["ToUserName"],
+        create_time=int(stamp),
+        kind=kind,
+        msg_id=fields.get("MsgId", "").strip(),
+        content=_content(kind, fields),
+        event=event,
+        event_key=fields.get("EventKey", "").strip() if kind == "event" else "",
+        mass=_mass_job(fields) if event == "masssendjobfinish" else None,
+    )
 
 
 @functools.lru_cache(maxsize=4096)
 def cdata_safe(text: str) -> str:
-    """Text that cannot break the CDATA section wechatpy puts it in (PLATFORM.md).
+    """Text that cannot break the CDATA section it is put in (PLATFORM.md).
 
     Cached: replies to popular queries are the same cached page text, sanitised once."""
     return _NOT_XML.sub("", text).replace("]]>", "]]]]><![CDATA[>")
@@ -199,15 +237,18 @@ def strip_invalid(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+_TEXT_REPLY = (
+    "<xml>\n<ToUserName><![CDATA[{}]]></ToUserName>\n<FromUserName><![CDATA[{}]]></FromUserName>\n"
+    "<CreateTime>{}</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n"
+    "<Content><![CDATA[{}]]></Content>\n</xml>"
+)
+
+
 def render_text(message: Incoming, content: str, now: int) -> str:
-    """The XML of a text reply to `message`."""
-    reply = TextReply(
-        source=cdata_safe(message.account),
-        target=cdata_safe(message.openid),
-        content=cdata_safe(content),
-        time=now,
+    """The XML of a text reply to `message`: to the follower, from our account."""
+    return _TEXT_REPLY.format(
+        cdata_safe(message.openid), cdata_safe(message.account), now, cdata_safe(content)
     )
-    return reply.render()
 
 
 class Crypto:
