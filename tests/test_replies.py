@@ -13,8 +13,10 @@ from aiohttp.test_utils import TestClient
 from wechat_messages import OTHER_TYPES, WeChat, settings_for
 
 from bot.chat.app import create_app
+from bot.chat.replies import Deps, instant, reply_to
 from bot.render import MAX_BYTES, pack
 from bot.store.store import Store
+from bot.wechat.protocol import Incoming
 from index.ingest import ingest
 from index.search import Archive
 
@@ -224,3 +226,36 @@ async def test_a_retried_click_gets_the_same_answer_and_subscribes_once(
     assert again.text is not None and "已经订阅" in again.text
     subscriber = await store.subscriber("oClicker")
     assert subscriber is not None and subscriber.all_issues
+
+
+async def test_a_retried_search_gets_the_same_page_and_more_still_continues_from_it(
+    wechat: WeChat,
+) -> None:
+    first = await wechat.say("模型", openid="oRetry", msg_id="5001")
+    retry = await wechat.say("模型", openid="oRetry", msg_id="5001")  # answered at once again
+    assert first.text is not None and retry.text == first.text
+    shown = [int(n) for n in NUMBERED.findall(first.text)]
+    page2 = await text_of(wechat, "更多", openid="oRetry")
+    assert int(NUMBERED.findall(page2)[0]) == shown[-1] + 1
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [("帮助", "text"), ("模型", "text"), ("最新", "text"), ("2020-04-26", "text"),
+     ("2020年5月", "text"), ("2020-02-30", "text"), ("订阅 a b", "text"), ("", "image")],
+)  # fmt: skip
+async def test_instant_replies_are_what_reply_to_says(
+    archive: Archive, content: str, kind: str
+) -> None:
+    message = Incoming("oA", "gh", 1, kind, msg_id="1", content=content)
+    answer = instant(message, Deps(archive=archive))
+    assert answer is not None
+    assert answer == await reply_to(message, Deps(archive=archive))
+
+
+@pytest.mark.parametrize("content", ["订阅", "退订 TVM", "更多", "我的订阅", "n"])
+def test_what_needs_the_store_or_the_follower_s_page_is_not_instant(
+    archive: Archive, content: str
+) -> None:
+    message = Incoming("oA", "gh", 1, "text", msg_id="1", content=content)
+    assert instant(message, Deps(archive=archive)) is None

@@ -30,7 +30,7 @@ from bot.chat.connections import Guard
 from bot.chat.late import LateReplies
 from bot.chat.live import LiveArchive, freeze_heap
 from bot.chat.monitor import metrics_page
-from bot.chat.replies import Deps, reply_to
+from bot.chat.replies import Deps, instant, reply_to
 from bot.chat.sessions import Interactions
 from bot.chat.state import State, state_for
 from bot.chat.verify import Verifier
@@ -146,6 +146,9 @@ class Webhook:
         if self.late.pending(key):
             return "ok", None  # a retry of a message already being answered late
         try:
+            text = instant(message, self.deps)  # help, dates, searches: no task, no retry memory
+            if text is not None:
+                return "ok", text
             attempt = await self.retries.start(key, lambda: reply_to(message, self.deps))
             if attempt.joined:
                 self.metrics.retries_joined.inc()

@@ -212,33 +212,37 @@ async def my_subscriptions(deps: Deps, openid: str) -> str:
     return texts.my_subscriptions(sub.all_issues, [shown_topic(deps, t) for t in sub.topics])
 
 
-Command = Callable[[Deps, str], Awaitable[str] | str]
-COMMANDS: dict[str, Command] = {
+Instant = Callable[[Deps, str], str]
+INSTANT: dict[str, Instant] = {
     "帮助": lambda deps, openid: texts.HELP,
     "help": lambda deps, openid: texts.HELP,
     "?": lambda deps, openid: texts.HELP,
     "？": lambda deps, openid: texts.HELP,
     "菜单": lambda deps, openid: texts.HELP,
+    "最新": lambda deps, openid: issue_page(deps, openid, None),
+}
+COMMANDS: dict[str, Callable[[Deps, str], Awaitable[str]]] = {
     "更多": more,
     "下一页": more,
     "n": more,
-    "最新": lambda deps, openid: issue_page(deps, openid, None),
     "我的订阅": my_subscriptions,
 }
 SUBSCRIPTION = {"订阅": subscribe, "退订": unsubscribe, "取消订阅": unsubscribe}
 
 
-async def _text(message: Incoming, deps: Deps) -> str:
-    text = " ".join(strip_invalid(message.content).split())
+def _instant_text(text: str, deps: Deps, openid: str) -> str | None:
+    """The answer to `text` when it needs neither the store nor shared state; None if it does."""
     if not text:
         return texts.HELP
-    command = COMMANDS.get(text.lower())
+    lowered = text.lower()
+    if lowered in COMMANDS:
+        return None
+    command = INSTANT.get(lowered)
     if command is not None:
-        answer = command(deps, message.openid)
-        return answer if isinstance(answer, str) else await answer
+        return command(deps, openid)
     named = when(text)
     if isinstance(named, Day):
-        return issue_page(deps, message.openid, named.date)
+        return issue_page(deps, openid, named.date)
     if isinstance(named, Month):
         return month_page(deps, named)
     if isinstance(named, NotADate):
@@ -249,8 +253,47 @@ async def _text(message: Incoming, deps: Deps) -> str:
             return texts.TOPIC_TOO_LONG
         if " " in rest:
             return texts.topic_one_word(word)
-        return await SUBSCRIPTION[word](deps, message.openid, rest or None)
-    return search_page(deps, message.openid, text)
+        return None
+    return search_page(deps, openid, text)
+
+
+def _said(message: Incoming) -> str:
+    return " ".join(strip_invalid(message.content).split())
+
+
+async def _text(message: Incoming, deps: Deps) -> str:
+    text = _said(message)
+    answer = _instant_text(text, deps, message.openid)
+    if answer is not None:
+        return answer
+    command = COMMANDS.get(text.lower())
+    if command is not None:
+        return await command(deps, message.openid)
+    word, _, rest = text.partition(" ")
+    return await SUBSCRIPTION[word](deps, message.openid, rest or None)
+
+
+def _as_text(message: Incoming) -> Incoming | None:
+    """A message answered as text: a text, a voice's recognition, a menu click's key."""
+    if message.kind == "event":
+        if message.event == "click":
+            return dataclasses.replace(message, content=message.event_key)
+        return None
+    if message.kind == "text" or (message.kind == "voice" and message.content):
+        return message
+    return None
+
+
+def instant(message: Incoming, deps: Deps) -> str | None:
+    """The reply to a message that needs neither the store nor shared state (help, dates,
+    searches and their first page, the newest issue), or None: reply_to answers it.
+
+    Such a reply is computed at once, without a task, a deadline or the retry memory: a retry
+    of it gets the same text again and changes nothing more (its page is set to the same)."""
+    said = _as_text(message)
+    if said is None:
+        return None if message.kind == "event" else texts.NOT_TEXT
+    return _instant_text(_said(said), deps, message.openid)
 
 
 class NotDone(Exception):
@@ -288,10 +331,9 @@ async def reply_to(message: Incoming, deps: Deps) -> str | None:
 
     A voice message is answered as its <Recognition> text (WeChat's speech to text), a menu
     click (CLICK) as its EventKey."""
+    said = _as_text(message)
+    if said is not None:
+        return await _text(said, deps)
     if message.kind == "event":
-        if message.event == "click":  # a menu button: answered as its key sent as text
-            return await _text(dataclasses.replace(message, content=message.event_key), deps)
         return await _event(message, deps)
-    if message.kind != "text" and not (message.kind == "voice" and message.content):
-        return texts.NOT_TEXT
-    return await _text(message, deps)
+    return texts.NOT_TEXT
