@@ -50,6 +50,8 @@ class Metrics:
         self.redis_errors = Counter(
             "neuraltalk_redis_errors", "Calls to Redis (redis.url) that failed", registry=r
         )
+        self._answered: dict[tuple[str, str], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
         self.archive_generation = Gauge(
             "neuraltalk_archive_generation", "The number of the index generation being served",
             multiprocess_mode="livemax", registry=r,
@@ -62,6 +64,18 @@ class Metrics:
             "neuraltalk_archive_entries", "Entries in the index being served",
             multiprocess_mode="livemax", registry=r,
         )  # fmt: skip
+
+    def answered(self, kind: str, outcome: str, seconds: float) -> None:
+        """One request to /wechat answered: counted by kind and outcome, its time observed.
+        The labelled children are kept here, so that a request does not look them up."""
+        count = self._answered.get((kind, outcome))
+        if count is None:
+            count = self._answered[kind, outcome] = self.requests.labels(kind, outcome)
+        timing = self._timed.get(kind)
+        if timing is None:
+            timing = self._timed[kind] = self.reply_seconds.labels(kind)
+        count.inc()
+        timing.observe(seconds)
 
     def exposition(self) -> bytes:
         """Every metric in the text format: this process's, or with workers all of theirs."""

@@ -89,3 +89,10 @@ def test_a_reply_goes_back_to_the_follower_with_any_text_made_safe() -> None:
     assert root.findtext("MsgType") == "text"
     assert root.findtext("Content") == "结果 ]]> <b>&amp;  end"
     assert Follower("t", "", "wx").reply_text(xml) == "结果 ]]> <b>&amp;  end"
+
+
+def test_a_follower_may_write_the_word_doctype_in_a_message() -> None:
+    body = TEXT.replace("量化 & <int8>", "what is <!DOCTYPE html>?")
+    assert parse_incoming(body.encode()).content == "what is <!DOCTYPE html>?"
+    with pytest.raises(Rejected, match="DTD"):
+        safe_fields(b'<!DOCTYPE xml [<!ENTITY a "b">]>' + body.encode())

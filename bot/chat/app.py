@@ -71,6 +71,8 @@ class Webhook:
         if (request.content_length or 0) > MAX_BODY:
             raise Rejected(413, f"body of {request.content_length} bytes")
         try:
+            if request.content.is_eof():  # it all came with the headers: nothing to wait for
+                return await request.read()
             async with asyncio.timeout(self.body_timeout):
                 return await request.read()  # bounded by the application's client_max_size
         except web.HTTPRequestEntityTooLarge:
@@ -102,8 +104,7 @@ class Webhook:
     async def post(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
         kind, outcome, response = await self.answer(request)
-        self.metrics.requests.labels(kind, outcome).inc()
-        self.metrics.reply_seconds.labels(kind).observe(time.perf_counter() - started)
+        self.metrics.answered(kind, outcome, time.perf_counter() - started)
         return response
 
     async def answer(self, request: web.Request) -> tuple[str, str, web.Response]:

@@ -1,8 +1,8 @@
 """The WeChat wire format on our side of the webhook: signatures, safe parsing, replies, AES.
 
-See ../shared/wechat/PLATFORM.md. Signatures are compared in constant time. A body is parsed by
-expat directly, one level under <xml> (the only shape WeChat sends), with any DTD refused, so no
-entity can be declared, expanded or fetched; required fields are checked. A text reply is
+See ../shared/wechat/PLATFORM.md. Signatures are compared in constant time. A body is read one
+level under <xml> (the only shape WeChat sends) with any DTD refused, so no entity can be
+declared, expanded or fetched; required fields are checked. A text reply is
 written from a fixed template, its text made safe for the CDATA sections. wechatpy does the AES.
 Every request passes through here, so both directions avoid building objects per field.
 """
@@ -16,6 +16,7 @@ import hmac
 import re
 import struct
 from dataclasses import dataclass
+from xml.etree import ElementTree
 from xml.parsers import expat
 
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
@@ -135,7 +136,24 @@ class _Children:
 
 
 def safe_fields(body: bytes | str) -> dict[str, str]:
-    """The <xml> root's child elements as text; Rejected(400) for non-XML, DTDs and entities."""
+    """The <xml> root's child elements as text; Rejected(400) for non-XML, DTDs and entities.
+
+    Without a "<!DOCTYPE" anywhere in it, a body cannot declare an entity: ElementTree's C
+    parser reads it. Otherwise expat's own handlers do, and refuse a document type if there
+    is one (the words may also just be in a follower's text)."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    if b"<!DOCTYPE" in raw:
+        return _fields_refusing_dtd(raw)
+    try:
+        root = ElementTree.fromstring(raw)
+    except (ElementTree.ParseError, ValueError, UnicodeError) as exc:
+        raise Rejected(400, f"body is not XML ({exc})") from None
+    if root.tag != "xml":
+        raise Rejected(400, f"root element is <{root.tag}>, not <xml>")
+    return {child.tag: child.text or "" for child in root}
+
+
+def _fields_refusing_dtd(body: bytes) -> dict[str, str]:
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
