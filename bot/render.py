@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 
 from index.search import Hit, IssueSummary
 
@@ -35,21 +36,30 @@ def entry_line(entry: Hit, bullet: bool = True) -> str:
     return f'<a href="{html.escape(entry.url, quote=True)}">{title}</a>'
 
 
-def pack(header: str, lines: list[str], more: str, end: str) -> tuple[str, int]:
+_NO_LINE = object()
+
+
+def pack(header: str, lines: Iterable[str], more: str, end: str) -> tuple[str, int]:
     """header + as many whole lines as fit + a footer, within MAX_BYTES; and how many fitted.
 
-    The footer is `end` when every line fitted, else `more`.
+    The footer is `end` when every line fitted, else `more`. Lines are taken one at a time, so
+    a generator's lines past the first that does not fit are never made.
     """
     room = MAX_BYTES - size(header) - max(size(more), size(end)) - 2
-    shown, used = 0, 0
-    for line in lines:
+    kept: list[str] = []
+    used = 0
+    rest = iter(lines)
+    footer = end
+    for line in rest:
         used += size(line) + 1
-        if used > room:
-            break
-        shown += 1
-    kept = lines[:shown]
-    if shown == 0 and lines:  # one entry alone too long: show it cut, as plain text
-        cut = TAG.sub("", lines[0]).encode("utf-8")[: max(room - 1, 0)]
-        kept, shown = [cut.decode("utf-8", errors="ignore")], 1
-    footer = end if shown == len(lines) else more
-    return "\n".join([header, *kept, footer] if footer else [header, *kept]), shown
+        if used <= room:
+            kept.append(line)
+            continue
+        if not kept:  # one entry alone too long: show it cut, as plain text
+            cut = TAG.sub("", line).encode("utf-8")[: max(room - 1, 0)]
+            kept.append(cut.decode("utf-8", errors="ignore"))
+            if next(rest, _NO_LINE) is _NO_LINE:
+                break
+        footer = more
+        break
+    return "\n".join([header, *kept, footer] if footer else [header, *kept]), len(kept)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -205,6 +205,20 @@ def test_pack_cuts_a_single_huge_entry_rather_than_showing_nothing() -> None:
     text, shown = pack("头", ['1. <a href="u">' + "长" * 3000 + "</a>", "2. 短"], "更多", "完")
     assert shown == 1 and len(text.encode("utf-8")) <= MAX_BYTES
     assert "<a" not in text and text.endswith("更多")
+
+
+def test_pack_ends_with_end_when_everything_fits_and_makes_no_line_past_the_first_cut() -> None:
+    assert pack("头", ["1. a", "2. b"], "更多", "完") == ("头\n1. a\n2. b\n完", 2)
+    assert pack("头", ["1. " + "长" * 3000], "更多", "完")[0].endswith("完")  # alone, and cut
+    made: list[int] = []
+
+    def lines() -> Iterator[str]:
+        for i in range(1, 100):
+            made.append(i)
+            yield f"{i}. " + "条目" * 60
+
+    text, shown = pack("头", lines(), "更多", "完")
+    assert text.endswith("更多") and made == list(range(1, shown + 2))
 
 
 @pytest.mark.parametrize("key", ["最新", "量化", "帮助", "论文 剪枝"])

@@ -97,8 +97,8 @@ def _search_text(archive: Archive, query: str, offset: int) -> tuple[str, int | 
         return texts.NO_MORE, None
     header = texts.results_header(query, result.words, result.split, result.matched_all,
                                   result.total)  # fmt: skip
-    lines = [hit_line(offset + i + 1, hit) for i, hit in enumerate(result.results)]
-    end = "（完）" if offset + len(lines) >= result.total else texts.MORE_HINT
+    lines = (hit_line(offset + i + 1, hit) for i, hit in enumerate(result.results))
+    end = "（完）" if offset + len(result.results) >= result.total else texts.MORE_HINT
     text, shown = pack(header, lines, texts.MORE_HINT, end)
     return text, offset + shown
 

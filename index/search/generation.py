@@ -15,10 +15,12 @@ from index.search.cache import SizedCache
 from index.search.results import Hit
 from index.search.scoring import Scorer
 from index.search.spelling import Speller
-from index.substring import Haystack, Records, map_file, unmap
+from index.substring import Bits, Haystack, map_file, to_bits, unmap
 
-CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word caches of a generation
+CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word term cache of a generation
+CACHE_BITS = 512 * 1024 * 1024  # bits of the words' record sets kept (64 MB)
 WRITTEN_KEPT = 10_000  # words whose written form is remembered
+SHOWN_KEPT = 20_000  # records whose displayed fields are kept unpickled
 
 
 class Entries:
@@ -36,6 +38,7 @@ class Entries:
         self._entry_starts: list[int] = records["entry_starts"]
         self._entries = map_file(gen_dir / ENTRIES)
         self._by_section: dict[str, np.ndarray] = {}
+        self._shown: SizedCache[Shown] = SizedCache(SHOWN_KEPT, lambda _: 0)
 
     def close(self) -> None:
         unmap(self._entries)
@@ -48,7 +51,11 @@ class Entries:
         return self._by_section[section]
 
     def shown(self, record: int) -> Shown:
-        """The displayed fields of a record, in ENTRY_FIELDS order (issue, section, title, ...)."""
+        """The displayed fields of a record, in ENTRY_FIELDS order (issue, section, title, ...);
+        the most recently shown are kept."""
+        return self._shown.get(record, self._unpickle, record)
+
+    def _unpickle(self, record: int) -> Shown:
         start, end = self._entry_starts[record], self._entry_starts[record + 1] - 1
         return cast(Shown, pickle.loads(self._entries[start:end]))
 
@@ -71,9 +78,10 @@ class Generation:
         newest = [-rank[date] for date in entries.issues]  # newer: less
         self.newest = np.array(newest, dtype=np.int64)
         self._speller: Speller | None = None
-        self.words: SizedCache[tuple[Records, ...]] = SizedCache(
-            CACHE_RECORDS, lambda arrays: sum(len(a) for a in arrays)
+        self.words: SizedCache[tuple[Bits, ...]] = SizedCache(
+            CACHE_BITS, lambda sets: sum(s.bit_length() for s in sets)
         )
+        self._sections: dict[str, Bits] = {}
         self.terms: SizedCache[list[str]] = SizedCache(CACHE_RECORDS, len)
         self.written: SizedCache[str] = SizedCache(WRITTEN_KEPT, lambda _: 0)  # word -> Word
 
@@ -82,6 +90,12 @@ class Generation:
         self.entries.close()
         self.reader.close()
         self.ix.close()
+
+    def section_bits(self, section: str) -> Bits:
+        """The records of `section` (computed once per section)."""
+        if section not in self._sections:
+            self._sections[section] = to_bits(np.flatnonzero(self.entries.in_section(section)))
+        return self._sections[section]
 
     def speller(self) -> Speller:
         """Spelling suggestions from the indexed Latin words (read on the first one)."""

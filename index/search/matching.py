@@ -9,13 +9,15 @@ without spaces that matches nothing can be split into the index's words (`split_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 from index.search.generation import Generation
 from index.search.query import split_phrase
 from index.search.synonyms import Synonyms
-from index.substring import Haystack, Records, all_of, any_of, both, either, minus
+from index.substring import Bits, Haystack, Records, any_of, from_bits, minus, to_bits
 from index.text import cjk_runs, latin_runs
 
 
@@ -63,7 +65,7 @@ def _shortest(word: str, others: Sequence[str]) -> list[str]:
     return kept[1:]
 
 
-def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Records, ...]:
+def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Bits, ...]:
     """Records with `word`, with a synonym only, and whose title has `word` / any of them."""
     literal, lit_title = hay.find(word)
     found, titled = [literal], [lit_title]
@@ -71,7 +73,19 @@ def _word(hay: Haystack, word: str, others: Sequence[str]) -> tuple[Records, ...
         records, in_title = hay.find(other, whole=other.isascii())  # search: not in research
         found.append(records)
         titled.append(in_title)
-    return literal, minus(any_of(found), literal), lit_title, any_of(titled)
+    sets = literal, minus(any_of(found), literal), lit_title, any_of(titled)
+    return tuple(to_bits(s) for s in sets)
+
+
+Combine = Callable[[list[Bits]], Bits]
+
+
+def _all(sets: list[Bits]) -> Bits:
+    return reduce(operator.and_, sets)
+
+
+def _any(sets: list[Bits]) -> Bits:
+    return reduce(operator.or_, sets)
 
 
 def match_words(
@@ -79,34 +93,32 @@ def match_words(
 ) -> Match:
     """The records holding all `words` (else any), with their synonyms, in `section` if given."""
     hay = gen.haystack
-    scope = gen.entries.in_section(section) if section else None
+    scope = gen.section_bits(section) if section else None
     literal, found, titled, unmatched = [], [], [], []
     for word in words:
         others = synonyms.of(word)
         key = (word.lower(), others)
         lit, syn, lit_title, titles_here = gen.words.get(key, _word, hay, word, others)
         if scope is not None:
-            lit, syn = lit[scope[lit]], syn[scope[syn]]
+            lit, syn = lit & scope, syn & scope
         literal.append(lit)
-        found.append(either(lit, syn))
+        found.append(lit | syn)
         titled.append((lit_title, titles_here))
-        if not len(lit) and not len(syn):
+        if not lit and not syn:
             unmatched.append(word)
-    combine = all_of
+    combine: Combine = _all
     matches = combine(found)
-    matched_all = bool(len(matches)) or len(words) == 1
-    if not len(matches) and len(words) > 1:
-        combine = any_of
+    matched_all = bool(matches) or len(words) == 1
+    if not matches and len(words) > 1:
+        combine = _any
         matches = combine(found)
-    lit_all = both(combine(literal), matches)
-    title_lit = combine([t[0] for t in titled])
-    title_any = combine([t[1] for t in titled])
-    first = both(lit_all, title_lit)
-    rest = minus(matches, lit_all)
-    rest_titled = both(rest, title_any)
-    groups = [first, minus(lit_all, first), rest_titled, minus(rest, rest_titled)]
+    lit_all = combine(literal) & matches
+    first = lit_all & combine([t[0] for t in titled])
+    rest = matches & ~lit_all
+    rest_titled = rest & combine([t[1] for t in titled])
+    groups = [from_bits(g) for g in (first, lit_all & ~first, rest_titled, rest & ~rest_titled)]
     terms = _score_terms(gen, [*words, *(s for w in words for s in synonyms.of(w))])
-    return Match(groups, terms, matched_all and bool(len(matches)), unmatched)
+    return Match(groups, terms, matched_all and bool(matches), unmatched)
 
 
 def split_unmatched(

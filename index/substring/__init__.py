@@ -6,10 +6,22 @@ issues or queries.
 
 from index.substring.grams import Grams
 from index.substring.haystack import Haystack, map_file, unmap
-from index.substring.records import NONE, Records, all_of, any_of, both, either, minus
+from index.substring.records import (
+    NONE,
+    Bits,
+    Records,
+    all_of,
+    any_of,
+    both,
+    either,
+    from_bits,
+    minus,
+    to_bits,
+)
 
 __all__ = [
     "NONE",
+    "Bits",
     "Grams",
     "Haystack",
     "Records",
@@ -17,7 +29,9 @@ __all__ = [
     "any_of",
     "both",
     "either",
+    "from_bits",
     "map_file",
     "minus",
+    "to_bits",
     "unmap",
 ]
