@@ -7,6 +7,7 @@ messages), or plain text when it has no URL.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -30,10 +31,16 @@ def header(issue: IssueSummary) -> str:
 
 def entry_line(entry: Hit, bullet: bool = True) -> str:
     """One entry as a link, or plain text without URL (after a bullet unless numbered)."""
-    title = html.escape(" ".join(entry.title.split()), quote=False)
-    if not entry.url:
-        return f"• {title}" if bullet else title
-    return f'<a href="{html.escape(entry.url, quote=True)}">{title}</a>'
+    return _entry_line(entry.title, entry.url, bullet)
+
+
+@functools.lru_cache(maxsize=8192)
+def _entry_line(title: str, url: str, bullet: bool) -> str:
+    """Cached: the same entries come back in page after page of results."""
+    shown = html.escape(" ".join(title.split()), quote=False)
+    if not url:
+        return f"• {shown}" if bullet else shown
+    return f'<a href="{html.escape(url, quote=True)}">{shown}</a>'
 
 
 _NO_LINE = object()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """One entry found, as shown. A named tuple: a search page makes twenty of them, and a
+    tuple is made in a third of a frozen dataclass's time."""
+
     issue: str  # the issue's date
     section: str
     title: str
