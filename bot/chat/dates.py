@@ -49,6 +49,8 @@ def _day(year: str, month: str, day: str) -> Day | None:
 
 def when(text: str) -> Day | Month | NotADate | None:
     """What `text` names, if it is written as a date or a month."""
+    if not text[:1].isdigit():  # every form starts with a digit; most messages do not
+        return None
     if m := _DAY.match(text):
         return _day(*m.groups()) or NotADate(text)
     if m := _MONTH.match(text):

@@ -29,7 +29,7 @@ from index.search import Archive, Hit
 
 log = logging.getLogger(__name__)
 
-FETCH = 20  # hits fetched per page; fewer usually fit in 2,048 bytes
+FETCH = 16  # hits fetched per page: 9-13 usually fit in 2,048 bytes, 16 hardly ever
 MAX_TOPIC = 20
 T = TypeVar("T")
 

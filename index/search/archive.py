@@ -38,7 +38,7 @@ from index.search.matching import Match, match_words, split_unmatched
 from index.search.query import parse_query
 from index.search.results import IssueSummary, SearchResult
 from index.search.synonyms import Synonyms
-from index.substring import Records
+from index.substring import Records, from_bits
 from index.text import is_latin_word
 
 PLACES = 6  # scores are compared rounded to 6 places
@@ -66,12 +66,14 @@ def _page(gen: Generation, match: Match, offset: int, limit: int) -> tuple[list[
     page: list[int] = []
     scores: list[float] = []
     skip, room = offset, limit
-    for group in match.groups:
+    for bits in match.groups:
         if room <= 0:
             break
-        if skip >= len(group):
-            skip -= len(group)
+        count = bits.bit_count()
+        if skip >= count:
+            skip -= count
             continue
+        group = from_bits(bits)
         group_scores = gen.scorer.scores(group, match.terms)
         chosen, chosen_scores = _ranked(group, group_scores, gen.newest, skip + room)
         page.extend(chosen[skip:].tolist())

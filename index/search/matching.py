@@ -17,7 +17,7 @@ from functools import reduce
 from index.search.generation import Generation
 from index.search.query import split_phrase
 from index.search.synonyms import Synonyms
-from index.substring import Bits, Haystack, Records, any_of, from_bits, minus, to_bits
+from index.substring import Bits, Haystack, any_of, minus, to_bits
 from index.text import cjk_runs, latin_runs
 
 
@@ -42,14 +42,14 @@ def _score_terms(gen: Generation, words: Iterable[str]) -> list[str]:
 class Match:
     """The records a query matches, in ranked groups."""
 
-    groups: list[Records]
+    groups: list[Bits]  # as bits: a page turns into records only the groups it reaches
     terms: list[str]
     matched_all: bool
     unmatched: list[str]  # words that matched nothing at all
 
     @property
     def total(self) -> int:
-        return sum(len(g) for g in self.groups)
+        return sum(g.bit_count() for g in self.groups)
 
 
 def _shortest(word: str, others: Sequence[str]) -> list[str]:
@@ -116,7 +116,7 @@ def match_words(
     first = lit_all & combine([t[0] for t in titled])
     rest = matches & ~lit_all
     rest_titled = rest & combine([t[1] for t in titled])
-    groups = [from_bits(g) for g in (first, lit_all & ~first, rest_titled, rest & ~rest_titled)]
+    groups = [first, lit_all & ~first, rest_titled, rest & ~rest_titled]
     terms = _score_terms(gen, [*words, *(s for w in words for s in synonyms.of(w))])
     return Match(groups, terms, matched_all and bool(matches), unmatched)
 
