@@ -2,25 +2,23 @@
 
 See ../shared/wechat/PLATFORM.md. Signatures are compared in constant time. A body is read one
 level under <xml> (the only shape WeChat sends) with any DTD refused, so no entity can be
-declared, expanded or fetched; required fields are checked. A text reply is
-written from a fixed template, its text made safe for the CDATA sections. wechatpy does the AES.
-Every request passes through here, so both directions avoid building objects per field.
+declared, expanded or fetched; required fields are checked. A text reply, and safe mode's
+envelope around it, are written from fixed templates, the text made safe for their CDATA
+sections; the AES is bot.wechat.cipher's. Every request passes through here, so neither
+direction builds an object per field.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import hmac
 import re
-import struct
 from dataclasses import dataclass
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException
+from bot.wechat.cipher import MessageCipher, WrongAppId
 
 # XML 1.0 forbids these code points even inside CDATA; WeChat users can still type some of them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -269,14 +267,19 @@ def render_text(message: Incoming, content: str, now: int) -> str:
     )
 
 
+_ENVELOPE = (
+    "<xml>\n<Encrypt><![CDATA[{}]]></Encrypt>\n<MsgSignature><![CDATA[{}]]></MsgSignature>\n"
+    "<TimeStamp>{}</TimeStamp>\n<Nonce><![CDATA[{}]]></Nonce>\n</xml>"
+)
+
+
 class Crypto:
     """Safe mode (安全模式): decrypt a request's <Encrypt>, encrypt our reply."""
 
     def __init__(self, token: str, encoding_aes_key: str, appid: str) -> None:
         self.token = token
         self.appid = appid
-        self._key = base64.b64decode(encoding_aes_key + "=")
-        self._wechat = WeChatCrypto(token, encoding_aes_key, appid)
+        self._cipher = MessageCipher(encoding_aes_key, appid)
 
     def decrypt(
         self, fields: dict[str, str], msg_signature: str, timestamp: str, nonce: str
@@ -288,12 +291,14 @@ class Crypto:
         if not signature_ok(msg_signature, self.token, timestamp, nonce, encrypt):
             raise Rejected(403, "bad msg_signature")
         try:
-            return PrpCrypto(self._key).decrypt(encrypt, self.appid)
-        except InvalidAppIdException:
+            return self._cipher.decrypt(encrypt)
+        except WrongAppId:
             raise Rejected(403, "encrypted for another appid") from None
-        except (ValueError, TypeError, IndexError, struct.error) as exc:
-            raise Rejected(400, f"corrupted ciphertext ({type(exc).__name__})") from None
+        except ValueError as exc:
+            raise Rejected(400, f"corrupted ciphertext ({exc})") from None
 
     def encrypt(self, xml: str, nonce: str, timestamp: int) -> str:
         """The encrypted envelope of a reply, signed with msg_signature."""
-        return self._wechat.encrypt_message(xml, cdata_safe(nonce), str(timestamp))
+        encrypt = self._cipher.encrypt(xml)
+        nonce, stamp = cdata_safe(nonce), str(timestamp)
+        return _ENVELOPE.format(encrypt, signature(self.token, stamp, nonce, encrypt), stamp, nonce)
