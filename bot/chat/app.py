@@ -3,11 +3,12 @@
 GET /wechat is the signature handshake, POST /wechat one message or event (wechat.mode plain,
 compatible or safe), GET /healthz says whether the archive is open, the store writable and
 Redis reachable (with redis.url), GET /metrics the Prometheus metrics (bot.metrics; loopback
-only unless server.metrics_token is set). Retries, pages and replays are kept in this process
-or in Redis (bot.chat.state); while Redis is down messages are answered that the service is
-busy and events get a 503. The
-archive and the store are opened once at start-up (cleanup_ctx); the archive follows
-`neuraltalk ingest` (bot.chat.live). Bad requests get a 4xx and one log line, before anything
+only unless server.metrics_token is set). A reply that needs neither the store nor shared state
+(help, dates, searches: replies.instant) is given at once; the others run once per message key,
+retries joining the first attempt. Retries, pages and replays are kept in this process or in
+Redis (bot.chat.state); while Redis is down messages are answered that the service is busy
+and events get a 503. The archive and the store are opened once at start-up (cleanup_ctx);
+the archive follows `neuraltalk ingest` (bot.chat.live). Bad requests get a 4xx and one log line, before anything
 reaches the store. An event whose work is not committed within the deadline gets a 503, so
 WeChat retries it; a message's reply that misses the deadline is sent later by
 customer-service message (bot.chat.late).
