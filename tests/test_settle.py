@@ -133,3 +133,23 @@ async def test_planning_gives_postgresql_statistics_of_the_new_rows(store: Store
     async with store.read() as conn:
         stats = "SELECT reltuples FROM pg_class WHERE oid = 'deliveries'::regclass"
         assert (await conn.execute(text(stats))).scalar_one() == 120
+
+
+async def test_reserve_reads_the_next_pending_of_a_channel_under_the_lease(store: Store) -> None:
+    cid = await planned(store, 6)
+    assert await store.acquire_lease(cid, "A", ttl=0.3)
+    assert await store.settle(cid, "A", [], ["o-001"]) == {"o-001"}
+    moved = [Outcome("o-001", "pending", channel="mass")]
+    assert await store.settle(cid, "A", moved, ["o-002"]) == {"o-002"}
+    first = await store.reserve(cid, "A", 2, channel="custom")
+    assert [(r.openid, r.channel, r.attempts) for r in first] == [
+        ("o-000", "custom", 0),
+        ("o-003", "custom", 0),
+    ]
+    later = await store.reserve(cid, "A", 10, channel="custom", after="o-003")
+    assert [r.openid for r in later] == ["o-004", "o-005"]
+    assert [r.openid for r in await store.reserve(cid, "A", 10, channel="mass")] == ["o-001"]
+    assert await store.reserve(cid, "B", 10, channel="custom") == []  # A's lease
+    await asyncio.sleep(0.4)
+    assert await store.reserve(cid, "A", 10, channel="custom") == []  # A's lease ran out
+    assert (await rows(store, cid))["o-000"][0] == "pending"  # reserving writes nothing

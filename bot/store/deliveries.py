@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Integer, String, bindparam, select, update
 
-from bot.store.schema import Database, campaigns, deliveries, previews, utcnow
+from bot.store.schema import Database, UTCDateTime, campaigns, deliveries, previews, utcnow
 from bot.store.settle import Outcome, settle_in, settle_sent
 
 __all__ = ["Claimed", "DeliveryStore", "Outcome", "PlannedDelivery"]
@@ -110,12 +110,17 @@ class DeliveryStore(Database):
 
         The lease keeps every other sender away; a reserved delivery becomes 'sending' only
         when its request is about to go out (settle's `begin`). Empty when the lease is not ours.
+        A broadcast reserves every few dozen messages: one statement (the lease a condition of
+        it), built once, run on SQLite's writing thread or in PostgreSQL's autocommit.
         """
-        pick = self._pick_pending(campaign_id, limit, channel, None, after)
-        async with self.read() as conn:
-            if not await self._holds_lease(conn, campaign_id, owner, lock=False):
-                return []
-            return [Claimed(*row) for row in await conn.execute(pick)]
+        params = dict(cid=campaign_id, owner=owner, now=utcnow(), channel=channel, after=after)
+        params["limit"] = limit
+        if self.thread is not None:
+            rows = await self.thread.read(partial(_reserve_rows, RESERVE, params))
+        else:
+            async with self.autocommit() as conn:
+                rows = list((await conn.execute(RESERVE_LOCKED, params)).all())
+        return [Claimed(*row) for row in rows]
 
     async def settle(
         self, campaign_id: int, owner: str, outcomes: Sequence[Outcome], begin: Sequence[str]
@@ -198,6 +203,31 @@ class DeliveryStore(Database):
                     openid=openid, issue=issue, sent_at=utcnow(), errcode=errcode, error=error
                 )
             )
+
+
+def _reserve_statements() -> tuple[Any, Any]:
+    """reserve's statement, with bound parameters cid, owner, now, channel, after and limit
+    (SQLite's, and PostgreSQL's with FOR UPDATE SKIP LOCKED: rows a claimer holds are passed)."""
+    cid, owner = bindparam("cid", type_=Integer()), bindparam("owner", type_=String())
+    lease = select(c.id).where(
+        c.id == cid, c.lease_owner == owner, c.lease_until > bindparam("now", type_=UTCDateTime())
+    )
+    pick = (
+        select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id)
+        .where(d.campaign_id == cid, d.status == "pending")
+        .where(d.openid > bindparam("after", type_=String()), d.channel == bindparam("channel"))
+        .where(lease.exists())
+        .order_by(d.openid)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    return pick, pick.with_for_update(skip_locked=True)
+
+
+RESERVE, RESERVE_LOCKED = _reserve_statements()
+
+
+def _reserve_rows(stmt: Any, params: dict[str, Any], conn: Connection) -> list[Any]:
+    return list(conn.execute(stmt, params).all())
 
 
 def _claim_values(owner: str, batch_id: str | None) -> dict[str, Any]:

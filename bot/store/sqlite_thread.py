@@ -27,18 +27,27 @@ T = TypeVar("T")
 
 
 class SQLiteThread:
-    """Runs write transactions on one thread over a synchronous engine on the store's file."""
+    """Runs transactions on one thread over a synchronous engine on the store's file."""
 
     def __init__(self, url: URL) -> None:
         self._engine = sqlite_thread_engine(url)
+        self._reader = self._engine.execution_options(neuraltalk_readonly=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-write")
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """work(conn) inside one BEGIN IMMEDIATE ... COMMIT on the thread; its result."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, work)
 
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """work(conn) inside a read-only transaction (a deferred BEGIN) on the thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._read, work)
+
     def _run(self, work: Callable[[Connection], T]) -> T:
         with self._engine.begin() as conn:
+            return work(conn)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self._reader.begin() as conn:
             return work(conn)
 
     def close(self) -> None:
