@@ -2,7 +2,7 @@
 
 See bot/store/campaigns.py for the life of a campaign and of a delivery, and for the lease a
 sender must hold to claim deliveries; mass batches are bot/store/mass.py's, those in doubt
-bot/store/doubt.py's. Store
+bot/store/doubt.py's, the ledger's transaction (settle) bot/store/settle.py's. Store
 (bot/store/store.py) inherits DeliveryStore.
 """
 
@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Integer, String, bindparam, select, update
 
-from bot.store.schema import Database, campaigns, deliveries, previews, utcnow
+from bot.store.schema import Database, UTCDateTime, campaigns, deliveries, previews, utcnow
+from bot.store.settle import Outcome, settle_in, settle_sent
+
+__all__ = ["Claimed", "DeliveryStore", "Outcome", "PlannedDelivery"]
 
 c, d = campaigns.c, deliveries.c
 CHUNK = 1000  # rows per statement: well under either database's limit of bound values
@@ -36,21 +40,6 @@ class Claimed:
     digest_key: str
     attempts: int
     batch_id: str | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one customer-service send (DeliveryStore.settle records it).
-
-    status: sent, failed, pending (provably not sent: back to pending, on `channel` if given),
-    or doubt (the answer was lost: it stays 'sending', with errcode and error saying why).
-    """
-
-    openid: str
-    status: str
-    errcode: int | None = None
-    error: str | None = None
-    channel: str | None = None
 
 
 class DeliveryStore(Database):
@@ -121,12 +110,17 @@ class DeliveryStore(Database):
 
         The lease keeps every other sender away; a reserved delivery becomes 'sending' only
         when its request is about to go out (settle's `begin`). Empty when the lease is not ours.
+        A broadcast reserves every few dozen messages: one statement (the lease a condition of
+        it), built once, run on SQLite's writing thread or in PostgreSQL's autocommit.
         """
-        pick = self._pick_pending(campaign_id, limit, channel, None, after)
-        async with self.read() as conn:
-            if not await self._holds_lease(conn, campaign_id, owner, lock=False):
-                return []
-            return [Claimed(*row) for row in await conn.execute(pick)]
+        params = dict(cid=campaign_id, owner=owner, now=utcnow(), channel=channel, after=after)
+        params["limit"] = limit
+        if self.thread is not None:
+            rows = await self.thread.read(partial(_reserve_rows, RESERVE, params))
+        else:
+            async with self.autocommit() as conn:
+                rows = list((await conn.execute(RESERVE_LOCKED, params)).all())
+        return [Claimed(*row) for row in rows]
 
     async def settle(
         self, campaign_id: int, owner: str, outcomes: Sequence[Outcome], begin: Sequence[str]
@@ -135,38 +129,20 @@ class DeliveryStore(Database):
 
         A sender writes its last outcome with its next begin, so at any moment it has at most
         one delivery 'sending'. Returns the openids of `begin` made 'sending' (none without
-        the lease).
+        the lease). A broadcast's ledger calls this for every few messages, so it costs one hop
+        (bot/store/settle.py): on SQLite the whole transaction on the store's writing thread,
+        on PostgreSQL one statement when every outcome is a plain 'sent'.
         """
         now = utcnow()
+        if self.thread is not None:
+            work = partial(settle_in, campaign_id, owner, outcomes, begin, now, lock=False)
+            return await self.thread.write(work)
+        if all(o.status == "sent" and o.errcode is None for o in outcomes):  # nearly always
+            async with self.autocommit() as conn:
+                return await settle_sent(conn, campaign_id, owner, outcomes, begin, now)
         async with self.write() as conn:
-            sent = [o.openid for o in outcomes if o.status == "sent" and o.errcode is None]
-            if sent:  # nearly all of them: one statement
-                await conn.execute(
-                    _outcome_update(campaign_id, owner, Outcome("", "sent"), now, sent)
-                )
-            for o in outcomes:
-                if not (o.status == "sent" and o.errcode is None):
-                    await conn.execute(_outcome_update(campaign_id, owner, o, now, [o.openid]))
-            if not begin:
-                return set()
-            if self.is_postgres:  # the lease row locked (FOR SHARE) until we commit
-                if not await self._holds_lease(conn, campaign_id, owner):
-                    return set()
-                ours = []
-            else:  # SQLite: one statement less; its write lock keeps the lease as it is
-                ours = [_lease_held(campaign_id, owner)]
-            done = await conn.execute(
-                update(deliveries)
-                .where(
-                    d.campaign_id == campaign_id,
-                    d.openid.in_(list(begin)),
-                    d.status == "pending",
-                    *ours,
-                )
-                .values(status="sending", claimed_by=owner, attempts=d.attempts + 1, updated_at=now)
-                .returning(d.openid)
-            )
-            return set(done.scalars())
+            work = partial(settle_in, campaign_id, owner, outcomes, begin, now, lock=True)
+            return await conn.run_sync(work)
 
     def _pick_pending(
         self,
@@ -229,36 +205,29 @@ class DeliveryStore(Database):
             )
 
 
-def _lease_held(campaign_id: int, owner: str) -> Any:
-    """The condition that `owner` holds the campaign's lease (an EXISTS on campaigns)."""
-    return (
-        select(c.id)
-        .where(c.id == campaign_id, c.lease_owner == owner, c.lease_until > utcnow())
-        .exists()
+def _reserve_statements() -> tuple[Any, Any]:
+    """reserve's statement, with bound parameters cid, owner, now, channel, after and limit
+    (SQLite's, and PostgreSQL's with FOR UPDATE SKIP LOCKED: rows a claimer holds are passed)."""
+    cid, owner = bindparam("cid", type_=Integer()), bindparam("owner", type_=String())
+    lease = select(c.id).where(
+        c.id == cid, c.lease_owner == owner, c.lease_until > bindparam("now", type_=UTCDateTime())
     )
+    pick = (
+        select(d.openid, d.channel, d.digest_key, d.attempts, d.batch_id)
+        .where(d.campaign_id == cid, d.status == "pending")
+        .where(d.openid > bindparam("after", type_=String()), d.channel == bindparam("channel"))
+        .where(lease.exists())
+        .order_by(d.openid)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    return pick, pick.with_for_update(skip_locked=True)
 
 
-def _outcome_update(
-    campaign_id: int, owner: str, o: Outcome, now: Any, openids: Sequence[str]
-) -> Any:
-    """The UPDATE recording one outcome of a send `owner` made 'sending'."""
-    values: dict[str, Any] = dict(errcode=o.errcode, error=o.error, updated_at=now)
-    if o.status == "pending":
-        values.update(status="pending", claimed_by=None)
-        if o.channel is not None:
-            values["channel"] = o.channel
-    elif o.status != "doubt":  # doubt: it stays 'sending', in doubt once our lease ends
-        values["status"] = o.status
-    return (
-        update(deliveries)
-        .where(
-            d.campaign_id == campaign_id,
-            d.openid.in_(list(openids)),
-            d.status == "sending",
-            d.claimed_by == owner,
-        )
-        .values(values)
-    )
+RESERVE, RESERVE_LOCKED = _reserve_statements()
+
+
+def _reserve_rows(stmt: Any, params: dict[str, Any], conn: Connection) -> list[Any]:
+    return list(conn.execute(stmt, params).all())
 
 
 def _claim_values(owner: str, batch_id: str | None) -> dict[str, Any]:

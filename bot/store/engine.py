@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -52,8 +52,22 @@ def _sqlite_engine(parsed: URL) -> AsyncEngine:
     except OSError as exc:
         raise StoreError(f"cannot create {folder} for storage.url: {exc.strerror}") from None
     engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"))
+    _sqlite_settings(engine.sync_engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def sqlite_thread_engine(url: URL) -> Engine:
+    """A synchronous engine on the same SQLite file with the same settings, for the
+    transactions that run whole on a thread of their own (bot.store.sqlite_thread)."""
+    engine = create_engine(url.set(drivername="sqlite+pysqlite"), pool_size=1)
+    _sqlite_settings(engine)
+    return engine
+
+
+def _sqlite_settings(engine: Engine) -> None:
+    """WAL, a busy timeout, foreign keys on every connection; BEGIN IMMEDIATE for writes."""
+
+    @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
@@ -67,12 +81,10 @@ def _sqlite_engine(parsed: URL) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get("neuraltalk_readonly", False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
-
-    return engine
 
 
 def _postgres_engine(parsed: URL) -> tuple[AsyncEngine, str | None]:

@@ -30,6 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeDecorator
 
+from bot.store.sqlite_thread import SQLiteThread
+
 ACTIVE, UNSUBSCRIBED = "active", "unsubscribed"
 
 
@@ -201,16 +203,26 @@ class Database:
     """An async engine with the two kinds of transactions the store uses.
 
     write(): a transaction that will write (SQLite: BEGIN IMMEDIATE, so writers queue on the
-    busy timeout instead of failing); read(): a read-only one (SQLite: a deferred BEGIN).
+    busy timeout instead of failing); read(): a read-only one (SQLite: a deferred BEGIN);
+    autocommit(): each statement its own transaction.
+    thread (SQLite only): write transactions run whole on a thread of their own, for the hot
+    ones (bot.store.sqlite_thread); None on PostgreSQL.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(neuraltalk_readonly=True)
         self.is_postgres = engine.dialect.name == "postgresql"
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.thread = SQLiteThread(engine.url) if engine.dialect.name == "sqlite" else None
 
     def write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         return self.engine.begin()
+
+    def autocommit(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection whose every statement is a transaction of its own (PostgreSQL: one
+        statement, one round trip, without BEGIN and COMMIT)."""
+        return self._autocommit.connect()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

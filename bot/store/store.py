@@ -32,6 +32,7 @@ lower case. PostgreSQL urls may carry `?schema=NAME` to keep the tables in their
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -116,6 +117,8 @@ class Store(
 
     async def close(self) -> None:
         await self.group.close()
+        if self.thread is not None:
+            await asyncio.to_thread(self.thread.close)
         await self.engine.dispose()
 
     def problem(self) -> str | None:
