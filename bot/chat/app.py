@@ -8,10 +8,10 @@ only unless server.metrics_token is set). A reply that needs neither the store n
 retries joining the first attempt. Retries, pages and replays are kept in this process or in
 Redis (bot.chat.state); while Redis is down messages are answered that the service is busy
 and events get a 503. The archive and the store are opened once at start-up (cleanup_ctx);
-the archive follows `neuraltalk ingest` (bot.chat.live). Bad requests get a 4xx and one log line, before anything
-reaches the store. An event whose work is not committed within the deadline gets a 503, so
-WeChat retries it; a message's reply that misses the deadline is sent later by
-customer-service message (bot.chat.late).
+the archive follows `neuraltalk ingest` (bot.chat.live). Bad requests get a 4xx and one log
+line, before anything reaches the store. An event whose work is not committed within the
+deadline gets a 503, so WeChat retries it; a message's reply that misses the deadline is sent
+later by customer-service message (bot.chat.late).
 """
 
 from __future__ import annotations
