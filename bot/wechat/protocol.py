@@ -140,18 +140,21 @@ def safe_fields(body: bytes | str) -> dict[str, str]:
     parser reads it. Otherwise expat's own handlers do, and refuse a document type if there
     is one (the words may also just be in a follower's text)."""
     raw = body.encode("utf-8") if isinstance(body, str) else body
-    if b"<!DOCTYPE" in raw:
-        return _fields_refusing_dtd(raw)
+    root, fields = _read_refusing_dtd(raw) if b"<!DOCTYPE" in raw else _read(raw)
+    if root != "xml":
+        raise Rejected(400, f"root element is <{root}>, not <xml>")
+    return fields
+
+
+def _read(body: bytes) -> tuple[str, dict[str, str]]:
     try:
-        root = ElementTree.fromstring(raw)
+        root = ElementTree.fromstring(body)
     except (ElementTree.ParseError, ValueError, UnicodeError) as exc:
         raise Rejected(400, f"body is not XML ({exc})") from None
-    if root.tag != "xml":
-        raise Rejected(400, f"root element is <{root.tag}>, not <xml>")
-    return {child.tag: child.text or "" for child in root}
+    return root.tag, {child.tag: child.text or "" for child in root}
 
 
-def _fields_refusing_dtd(body: bytes) -> dict[str, str]:
+def _read_refusing_dtd(body: bytes) -> tuple[str, dict[str, str]]:
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
@@ -167,9 +170,7 @@ def _fields_refusing_dtd(body: bytes) -> dict[str, str]:
         raise Rejected(400, "XML with a DTD or entities refused") from None
     except (expat.ExpatError, ValueError, UnicodeError) as exc:
         raise Rejected(400, f"body is not XML ({exc})") from None
-    if children.root != "xml":
-        raise Rejected(400, f"root element is <{children.root}>, not <xml>")
-    return children.fields
+    return children.root, children.fields
 
 
 def _require(fields: dict[str, str], *names: str) -> None:
