@@ -73,7 +73,10 @@ class Webhook:
             raise Rejected(413, f"body of {request.content_length} bytes")
         try:
             if request.content.is_eof():  # it all came with the headers: nothing to wait for
-                return await request.read()
+                body = request.content.read_nowait()
+                if len(body) > MAX_BODY:  # a chunked body has no Content-Length to check
+                    raise Rejected(413, f"body of {len(body)} bytes")
+                return body
             async with asyncio.timeout(self.body_timeout):
                 return await request.read()  # bounded by the application's client_max_size
         except web.HTTPRequestEntityTooLarge:

