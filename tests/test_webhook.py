@@ -7,7 +7,7 @@ import gc
 import re
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -179,6 +179,22 @@ async def test_bad_bodies_get_a_4xx_and_change_nothing(
     assert "Traceback" not in answer.body
     assert await store.subscriber("oFollower1") is None
     assert (await plain.say("帮助")).status == 200  # still serving
+
+
+async def test_a_chunked_body_over_64_kib_is_a_413_however_it_arrives(plain: WeChat) -> None:
+    """No Content-Length to check first: the size is checked on what arrived (all at once, or
+    in pieces)."""
+    push = _signed(plain.follower, "<xml>" + "x" * 70_000 + "</xml>")
+
+    async def pieces(size: int) -> AsyncIterator[bytes]:
+        for start in range(0, len(push.body), size):
+            yield push.body[start : start + size]
+
+    for size in (len(push.body), 16_384):
+        response = await plain.client.post("/wechat", params=push.params, data=pieces(size))
+        assert response.status == 413
+        assert "Traceback" not in await response.text()
+    assert (await plain.say("帮助")).status == 200
 
 
 async def test_bad_signatures_and_stale_timestamps_are_refused(plain: WeChat, store: Store) -> None:
