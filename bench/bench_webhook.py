@@ -8,6 +8,8 @@ measures the machine's ceiling. Every reply is checked (valid XML, decrypted, a 
 2,048 bytes). Then a burst: 3,000 followers send 订阅 over 500 connections at once, on SQLite
 (and on PostgreSQL with --pg-url): stored / busy / lost. Targets: Zipf plain >= 35% of the
 ceiling with p99 < 10 ms; >= 2,000 replies/s distinct; the burst fully stored, 0 busy.
+Each run also prints `steal`: the share of CPU time the host took from this machine meanwhile
+(/proc/stat); a run with steal is slower for reasons outside the code.
 
 `--workers N --redis URL` measures scaling out instead (bench/scale_out.py): the Zipf mix at
 32 connections against `neuraltalk serve --workers 1`, then `--workers N`, in the same run,
@@ -33,7 +35,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loopback import free_port, pin, wait_until_up  # noqa: E402
+from loopback import cpu_ticks, free_port, pin, steal_share, wait_until_up  # noqa: E402
 
 from bot import eventloop  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -152,6 +154,7 @@ class Figures:
     max: float
     invalid: int
     left: int
+    steal: float  # the share of CPU time the host took away meanwhile
 
 
 def check(body: bytes, status: int, safe: bool, bare: bool) -> bool:
@@ -172,12 +175,15 @@ def load_process(
     pin(1)
     todo = requests_for(queries, safe, seed=len(name) * 7919 + int(time.time()) % 100_000)
     todo.reverse()
+    ticks = cpu_ticks()
     elapsed, out = eventloop.run(_load(port, todo, seconds))
+    steal = steal_share(ticks, cpu_ticks())
     latencies = sorted(o[0] for o in out)
     invalid = sum(not check(body, status, safe, name == "bare") for _, status, body in out)
     pick = lambda f: latencies[min(int(f * len(latencies)), len(latencies) - 1)] * 1000  # noqa: E731
     rate = len(out) / elapsed
-    q.put(Figures(name, len(out), rate, pick(0.5), pick(0.99), pick(1), invalid, len(todo)))
+    figures = (len(out), rate, pick(0.5), pick(0.99), pick(1), invalid, len(todo), steal)
+    q.put(Figures(name, *figures))
 
 
 async def _burst(port: int, todo: list[bytes]) -> list[tuple[float, int, bytes]]:
@@ -336,10 +342,11 @@ def report(results: list[Figures]) -> None:
     ceiling = results[0].rate
     print(f"{CONCURRENCY} connections, {FOLLOWERS} followers, {len(TOPICS)} topics (Zipf s=1.1)")
     print(f"{'run':<12} {'replies':>8} {'replies/s':>10} {'of bare':>8} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'max ms':>7} {'invalid':>8}")  # fmt: skip
+          f"{'p99 ms':>7} {'max ms':>7} {'invalid':>8} {'steal':>6}")  # fmt: skip
     for f in results:
-        print(f"{f.name:<12} {f.replies:>8} {f.rate:>10.0f} {f.rate / ceiling:>8.0%} "
-              f"{f.p50:>7.2f} {f.p99:>7.2f} {f.max:>7.1f} {f.invalid:>8}")  # fmt: skip
+        share = f.rate / ceiling
+        print(f"{f.name:<12} {f.replies:>8} {f.rate:>10.0f} {share:>8.0%} {f.p50:>7.2f} "
+              f"{f.p99:>7.2f} {f.max:>7.1f} {f.invalid:>8} {f.steal:>6.1%}")  # fmt: skip
     zipf, distinct = results[1], results[3]
     ok_zipf = zipf.rate >= 0.35 * ceiling and zipf.p99 < 10
     ok_distinct = distinct.rate >= 2000

@@ -31,3 +31,20 @@ def wait_until_up(url: str, what: str = "the server", tries: int = 300) -> None:
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"{what} did not come up at {url}")
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) clock ticks of every CPU since boot, from /proc/stat ((0, 0) elsewhere):
+    steal is the time the host gave this machine's CPUs to someone else."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return fields[7], sum(fields)
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of CPU time the host took away between two cpu_ticks() readings."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
