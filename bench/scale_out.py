@@ -4,7 +4,8 @@ Each is a real `neuraltalk serve --workers n` process tree sharing Redis (and Po
 --pg-url), nothing pinned, loaded by wrk (C, 2 threads, 32 keep-alive connections) with
 WeChat-signed requests prepared beforehand: the Zipf mix of plain-mode keyword queries, every
 request distinct (its own MsgId, nonce and signature). Replies/s, p50/p99/max from wrk; the
-replies are then checked in the workers' own /metrics: every one answered `ok`, none busy.
+replies are then checked in the workers' own /metrics: every one answered `ok`, none busy. `steal`:
+the share of CPU time the host took from this machine during the run (/proc/stat).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
+
+from loopback import cpu_ticks, steal_share
 
 from bot.wechat.follower import Follower
 
@@ -160,7 +163,9 @@ def run(env: dict[str, str], script: Path, workers: int, port: int, seconds: flo
         wrk(script, port, WARM, first)
         before = (tree_cpu(process.pid), resource.getrusage(resource.RUSAGE_CHILDREN),
                   redis_cpu(env["NEURALTALK_REDIS_URL"]))  # fmt: skip
+        ticks = cpu_ticks()
         figures = wrk(script, port, seconds, first + int(EXPECTED_RATE * WARM))
+        figures["steal"] = steal_share(ticks, cpu_ticks())
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         n = max(figures["requests"], 1)
         figures["server_us"] = (tree_cpu(process.pid) - before[0]) / n * 1e6
@@ -185,11 +190,11 @@ def report(figures: list[dict], load: str) -> None:
     print(f"scale-out: Zipf plain, 32 connections (wrk), Redis shared; load average {load}")
     cpu_head = "CPU us/reply: server wrk redis"
     print(f"{'workers':>7} {'replies':>8} {'replies/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max ms':>7} {'errors':>7} {cpu_head:>31}  outcomes")  # fmt: skip
+          f"{'max ms':>7} {'errors':>7} {cpu_head:>31} {'steal':>6}  outcomes")  # fmt: skip
     for f in figures:
         cpu = f"{f['server_us']:.0f} {f['wrk_us']:.0f} {f['redis_us']:.0f}"
         print(f"{f['workers']:>7} {f['requests']:>8} {rate(f):>10.0f} {f['p50']:>7.2f} "
-              f"{f['p99']:>7.2f} {f['max']:>7.1f} {f['errors']:>7} {cpu:>31}  "
+              f"{f['p99']:>7.2f} {f['max']:>7.1f} {f['errors']:>7} {cpu:>31} {f['steal']:>6.1%}  "
               f"{f['outcomes']}")  # fmt: skip
     one = [f for f in figures if f["workers"] == 1]
     many = [f for f in figures if f["workers"] > 1]
