@@ -1,8 +1,9 @@
 """The WeChat wire format on our side of the webhook: signatures, safe parsing, replies, AES.
 
 See ../shared/wechat/PLATFORM.md. Signatures are compared in constant time. A body is read one
-level under <xml> (the only shape WeChat sends) with any DTD refused, so no entity can be
-declared, expanded or fetched; required fields are checked. A text reply, and safe mode's
+level under <xml> (the only shape WeChat sends: exactly that shape by one pattern, any other by
+a parser) with any DTD refused, so no entity can be declared, expanded or fetched; required
+fields are checked. A text reply, and safe mode's
 envelope around it, are written from fixed templates, the text made safe for their CDATA
 sections; the AES is bot.wechat.cipher's. Every request passes through here, so neither
 direction builds an object per field.
