@@ -1,8 +1,9 @@
 """Fixtures and helpers shared by the broadcast tests: a test index, a store per backend, the fake.
 
 Import the fixtures into a test module with `from broadcast_support import ...` (pytest puts
-tests/ on sys.path). The store fixture runs each test against SQLite and against PostgreSQL
-(in a schema of its own, dropped afterwards; skipped without NEURALTALK_TEST_PG_URL).
+tests/ on sys.path). fresh_store_url makes the databases of conftest's `store_url` fixture, which
+runs a test against SQLite and against PostgreSQL (in a schema of its own, dropped afterwards;
+skipped without NEURALTALK_TEST_PG_URL).
 """
 
 from __future__ import annotations

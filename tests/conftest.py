@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from broadcast_support import fresh_store_url
 
 from bot.cli.main import main
 from bot.fake_wechat.server import MockWeChat, serve_mock
@@ -126,6 +127,13 @@ def neuraltalk(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, s
         return int(done.value.code or 0), out, err
 
     return run
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store's URL: a test taking it runs on SQLite, then on PostgreSQL (a schema
+    of its own, dropped afterwards; skipped without NEURALTALK_TEST_PG_URL)."""
+    yield from fresh_store_url(request, tmp_path)
 
 
 @pytest.fixture

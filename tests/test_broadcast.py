@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 from broadcast_support import (
     ISSUE,
     add_subscribers,
-    fresh_store_url,
     make_settings,
     mock_log,
     received,
@@ -24,11 +22,6 @@ from bot.fake_wechat.server import serve_mock
 from bot.store.store import Store
 
 OUTSIDE = timedelta(days=5)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from fresh_store_url(request, tmp_path)
 
 
 async def populate(url: str) -> dict[str, list[str]]:

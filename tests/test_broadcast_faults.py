@@ -36,7 +36,6 @@ from test_cli_broadcast import (  # noqa: F401 (fixtures)
     env_for,
     fake,
     mock_url,
-    store_url,
 )
 
 from bot.broadcast.request import Request

@@ -11,23 +11,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from broadcast_support import ISSUE, ISSUE_URL, add_subscribers, fresh_store_url, mock_log, received
+from broadcast_support import ISSUE, ISSUE_URL, add_subscribers, mock_log, received
 from click.testing import CliRunner
 
 from bot.cli.main import cli
 from bot.store.store import Store
 
 NEURALTALK = str(Path(sys.executable).parent / "neuraltalk")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from fresh_store_url(request, tmp_path)
 
 
 def _free_port() -> int:

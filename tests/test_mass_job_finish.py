@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from broadcast_support import ISSUE, add_subscribers, fresh_store_url, make_settings
+from broadcast_support import ISSUE, add_subscribers, make_settings
 from wechat_messages import APPID, TOKEN, WeChat
 
 from bot.broadcast.request import Request
@@ -21,11 +20,6 @@ from bot.store.store import Store
 from index.search import Archive
 
 Client = Callable[[web.Application], Awaitable[TestClient]]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from fresh_store_url(request, tmp_path)
 
 
 async def test_the_event_updates_the_mass_campaign_totals(

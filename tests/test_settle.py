@@ -7,21 +7,14 @@ PostgreSQL from scanning every pending row per transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-from broadcast_support import fresh_store_url
 from sqlalchemy import select, text
 
 from bot.store.deliveries import Outcome, PlannedDelivery
 from bot.store.schema import deliveries
 from bot.store.store import Store
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from fresh_store_url(request, tmp_path)
 
 
 @pytest.fixture

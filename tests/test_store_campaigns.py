@@ -12,12 +12,10 @@ import asyncio
 import os
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from broadcast_support import fresh_store_url
 
 from bot.store.campaigns import CampaignFinished
 from bot.store.deliveries import Outcome, PlannedDelivery
@@ -25,11 +23,6 @@ from bot.store.schema import subscribers
 from bot.store.store import Store
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from fresh_store_url(request, tmp_path)
 
 
 @pytest.fixture
