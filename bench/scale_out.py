@@ -120,6 +120,7 @@ def wrk(script: Path, port: int, seconds: float, first: int, threads: int = 2) -
 def outcomes(port: int) -> dict[str, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
+    time.sleep(1.5)  # each worker adds its answers to /metrics every second (bot.metrics)
     page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     counts: dict[str, float] = {}
     for family in text_string_to_metric_families(page):

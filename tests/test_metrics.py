@@ -4,6 +4,7 @@ broadcast's counters in the same format."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from wechat_messages import WeChat, settings_for
 
 from bot.chat.app import create_app
 from bot.chat.monitor import loopback
-from bot.metrics import broadcast_text
+from bot.metrics import FOLD_AT, Metrics, broadcast_text
 from bot.store.store import Store
 from bot.wechat.follower import Follower
 from index.search import Archive
@@ -84,3 +85,25 @@ def test_the_broadcast_counters_parse_as_prometheus_text() -> None:
     assert metric(text, "neuraltalk_broadcast_sent", **labels) == 95
     assert metric(text, "neuraltalk_broadcast_failed", **labels) == 3
     assert metric(text, "neuraltalk_broadcast_in_doubt", **labels) == 2
+
+
+async def test_answers_reach_the_metrics_without_a_scrape_within_a_fold() -> None:
+    """With workers, /metrics adds up every worker's files: a worker that is not the one asked
+    must have added its answers by itself (each FOLD_EVERY seconds, or every FOLD_AT)."""
+    metrics = Metrics()
+    ok = {"kind": "message", "outcome": "ok"}
+    folding = asyncio.create_task(metrics.keep_folding(0.05))
+    try:
+        for _ in range(3):
+            metrics.answered("message", "ok", 0.002)
+        assert metrics.registry.get_sample_value("neuraltalk_requests_total", ok) is None
+        await asyncio.sleep(0.2)
+        assert metrics.registry.get_sample_value("neuraltalk_requests_total", ok) == 3
+        count = {"kind": "message"}
+        assert metrics.registry.get_sample_value("neuraltalk_reply_seconds_count", count) == 3
+    finally:
+        folding.cancel()
+    for _ in range(FOLD_AT):  # a burst is added without waiting
+        metrics.answered("event", "ok", 0.002)
+    event = {"kind": "event", "outcome": "ok"}
+    assert metrics.registry.get_sample_value("neuraltalk_requests_total", event) == FOLD_AT

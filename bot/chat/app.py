@@ -238,10 +238,11 @@ async def _resources(
     await hook.late.open(hook.settings.wechat, hook.deps.store, hook.state.token_lock)
     flusher = asyncio.create_task(hook.interactions.run(app[FLUSH_EVERY]))
     watcher = asyncio.create_task(hook.archive.watch())
+    folder = asyncio.create_task(hook.metrics.keep_folding())
     freeze_heap()
     hook.archive.frozen = True
     yield
-    for task in (flusher, watcher):
+    for task in (flusher, watcher, folder):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

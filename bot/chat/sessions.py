@@ -158,10 +158,11 @@ class Interactions:
 
     def __init__(self, write: Callable[[Mapping[str, datetime]], Awaitable[None]]) -> None:
         self._write = write
-        self._pending: dict[str, datetime] = {}
+        self._pending: dict[str, float] = {}  # epoch seconds: a datetime is made at the flush
 
-    def note(self, openid: str, when: datetime | None = None) -> None:
-        self._pending[openid] = when or datetime.now(UTC)
+    def note(self, openid: str) -> None:
+        """`openid` wrote now."""
+        self._pending[openid] = time.time()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -170,12 +171,13 @@ class Interactions:
         """Write what was collected; on failure keep it for the next try. Returns the count."""
         if not self._pending:
             return 0
-        batch, self._pending = self._pending, {}
+        pending, self._pending = self._pending, {}
+        batch = {openid: datetime.fromtimestamp(t, UTC) for openid, t in pending.items()}
         try:
             await self._write(batch)
         except Exception as exc:
             log.warning("could not record %d interaction times, will retry: %s", len(batch), exc)
-            for openid, when in batch.items():
+            for openid, when in pending.items():
                 self._pending.setdefault(openid, when)
             return 0
         return len(batch)
