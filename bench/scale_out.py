@@ -73,7 +73,7 @@ def prepare(folder: Path, queries: list[str], token: str, appid: str, followers:
     lines = ["return {"]
     for n, query in enumerate(queries):
         openid = f"oScale{rng.randrange(followers):06d}"
-        push = follower.push(follower.text(openid, query, msg_id=f"8{n:011d}"))
+        push = follower.push(follower.text(openid, query, msg_id=f"8{n:011d}"), nonce=f"8{n:011d}")
         head = (f"POST /wechat?{urlencode(push.params)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Content-Type: text/xml\r\nContent-Length: {len(push.body)}\r\n\r\n")  # fmt: skip
         lines.append(lua_quoted(head.encode() + push.body) + ",")
