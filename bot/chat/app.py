@@ -246,6 +246,7 @@ async def _resources(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    hook.metrics.fold()  # the last answers, into the files that outlive a worker
     await hook.late.close()
     if shared is not None:
         await shared.close()

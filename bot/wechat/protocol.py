@@ -3,10 +3,9 @@
 See ../shared/wechat/PLATFORM.md. Signatures are compared in constant time. A body is read one
 level under <xml> (the only shape WeChat sends: exactly that shape by one pattern, any other by
 a parser) with any DTD refused, so no entity can be declared, expanded or fetched; required
-fields are checked. A text reply, and safe mode's
-envelope around it, are written from fixed templates, the text made safe for their CDATA
-sections; the AES is bot.wechat.cipher's. Every request passes through here, so neither
-direction builds an object per field.
+fields are checked. A text reply, and safe mode's envelope around it, are written from fixed
+templates, the text made safe for their CDATA sections; the AES is bot.wechat.cipher's. Every
+request passes through here, so neither direction builds an object per field.
 """
 
 from __future__ import annotations
@@ -147,7 +146,7 @@ def safe_fields(body: bytes | str) -> dict[str, str]:
 
     A body of exactly the shape WeChat sends (_PLAIN_SHAPE: no declaration, attributes,
     comments, entities, nesting or carriage returns, only characters XML allows) is read by
-    that pattern: the same fields ElementTree would give, in a third of the time. Any other
+    that pattern: the same fields ElementTree would give, in half the time. Any other
     body goes to a parser. Without a "<!DOCTYPE" anywhere in it, a body cannot declare an
     entity: ElementTree's C parser reads it. Otherwise expat's own handlers do, and refuse a
     document type if there is one (the words may also just be in a follower's text)."""
