@@ -92,7 +92,7 @@ class Webhook:
         crypto = self.verifier.crypto
         if crypto is not None and query.get("encrypt_type") == "aes":
             xml = crypto.encrypt(xml, query.get("nonce", ""), now)
-        return web.Response(text=xml, content_type="application/xml")
+        return web.Response(body=xml, content_type="application/xml", charset="utf-8")
 
     # --- handlers --------------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ class MessageCipher:
         self._appid = appid.encode("utf-8")
         self._cipher = Cipher(algorithms.AES(key), modes.CBC(key[:16]))
 
-    def encrypt(self, message: str) -> str:
-        """The base64 of the encrypted message."""
-        body = message.encode("utf-8")
+    def encrypt(self, message: str | bytes) -> str:
+        """The base64 of the encrypted message (a str is encoded in UTF-8)."""
+        body = message.encode("utf-8") if isinstance(message, str) else message
         plain = os.urandom(16) + struct.pack(">I", len(body)) + body + self._appid
         pad = BLOCK - len(plain) % BLOCK
         encryptor = self._cipher.encryptor()
