@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import aiohttp
@@ -63,3 +66,44 @@ async def test_a_body_that_never_comes_is_408(
         writer.close()
     assert status.split()[1] == b"408"
     assert await store.subscriber("oReader") is None
+
+
+async def test_a_request_in_progress_outlives_the_idle_timeout(
+    store: Store, sample_index: Path, tmp_path: Path
+) -> None:
+    """A reply that waits for a locked store (longer than the idle timeout, within the
+    deadline) reaches the follower: the connection is not closed while it is busy."""
+    app = create_app(settings_for(tmp_path, "x"), Archive.open(sample_index), store)
+    guard = app[CONNECTIONS]
+    guard.idle_timeout = 0.3
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(tmp_path / "nt.db", isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(10)
+        conn.execute("COMMIT")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait()
+    try:
+        async with serve(app, "127.0.0.1", 0) as port:
+            who = Follower(TOKEN)
+            push = who.push(who.text("oPatient", "订阅"))
+            url = f"http://127.0.0.1:{port}/wechat"
+            async with aiohttp.ClientSession() as http:
+                request = asyncio.ensure_future(http.post(url, params=push.params, data=push.body))
+                await asyncio.sleep(1.2)  # four idle checks while the store is locked
+                assert not request.done()
+                started = time.monotonic()
+                release.set()
+                async with await request as response:
+                    assert response.status == 200
+                    assert "订阅成功" in (who.reply_text(await response.read()) or "")
+                assert time.monotonic() - started < 2.0
+    finally:
+        release.set()
+        holder.join()

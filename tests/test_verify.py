@@ -214,3 +214,25 @@ def test_wechat_mode_defaults_to_safe_with_a_key_and_refuses_unknown_modes(tmp_p
         load_settings(config, env={"NEURALTALK_WECHAT_MODE": "open"})
     with pytest.raises(ConfigError, match="encoding_aes_key"):
         load_settings(None, env={"NEURALTALK_WECHAT_MODE": "safe"})
+
+
+def test_the_replay_memory_lasts_its_window_and_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.chat import verify
+
+    now = [1000.0]
+    replays = verify.MemoryReplays(300.0, clock=lambda: now[0])
+    seen = lambda key, body: asyncio.run(replays.first_or_same(key, body))  # noqa: E731
+    assert seen("1:a", b"<xml>one</xml>")
+    now[0] += 299.0
+    assert not seen("1:a", b"<xml>two</xml>")  # within the window: another body is refused
+    now[0] += 2.0
+    assert seen("1:a", b"<xml>one</xml>")  # a retry with the same body, after a retirement
+    assert not seen("1:a", b"<xml>two</xml>")  # still remembered: 300 to 600 s
+    now[0] += 600.0
+    assert seen("1:a", b"<xml>two</xml>")  # forgotten: its timestamp is refused by now anyway
+    monkeypatch.setattr(verify, "SEEN_MAX", 10)
+    for n in range(30):
+        assert seen(f"2:{n}", b"x")
+    assert len(replays._current) + len(replays._previous) <= 10

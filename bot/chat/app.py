@@ -272,7 +272,7 @@ def create_app(
     deps = Deps(archive=archive, store=store, issue_url=settings.archive.issue_url)
     hook = Webhook(settings, deps, reload_every)
     guard = Guard()
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard.middleware])
+    app = web.Application(client_max_size=MAX_BODY)
     app[WEBHOOK] = hook
     app[CONNECTIONS] = guard  # serve() puts each connection under it
     app[FLUSH_EVERY] = flush_every

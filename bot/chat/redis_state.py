@@ -13,6 +13,7 @@ Each raises SharedUnavailable while Redis cannot be reached (bot.shared).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -138,8 +139,9 @@ class RedisReplays:
         self._shared = shared
         self._ttl = ttl
 
-    async def first_or_same(self, key: str, digest: bytes) -> bool:
+    async def first_or_same(self, key: str, body: bytes) -> bool:
         rkey = self._shared.key("seen", key)
+        digest = hashlib.blake2b(body, digest_size=16).digest()  # the same in every process
         old = await self._shared.do("SET", rkey, digest, "NX", "GET", "PX", _ms(self._ttl))
         return old is None or old == digest
 

@@ -41,9 +41,9 @@ class Deps:
     archive: Archive | None = None
     store: Store | None = None
     sessions: Pages = field(default_factory=Sessions)
-    pages: TTLCache[tuple[str, int], tuple[str, int | None]] = field(
+    pages: TTLCache[tuple[str, int], tuple[str, Page | None]] = field(
         default_factory=lambda: TTLCache(4096, 600.0)
-    )  # search pages by (query, offset); cleared when the archive reloads
+    )  # search pages by (query, offset), with where the next starts; cleared at a reload
     issue_url: str = ""
     store_timeout: float = 4.0  # within WeChat's 5 s; the group commit needs only milliseconds
     metrics: Metrics | None = None
@@ -107,15 +107,17 @@ def search_page(deps: Deps, openid: str, query: str, offset: int = 0) -> str:
     """A page of results for `query`; pages are cached (the same for everyone) until a reload."""
     if deps.archive is None:
         return texts.NOT_READY
-    page = deps.pages.get((query, offset))
-    if page is None:
-        page = _search_text(deps.archive, query, offset)
-        deps.pages.put((query, offset), page)
-    text, next_offset = page
-    if next_offset is None:
+    cached = deps.pages.get((query, offset))
+    if cached is None:
+        text, next_offset = _search_text(deps.archive, query, offset)
+        after = None if next_offset is None else Page("search", query, next_offset)
+        cached = text, after
+        deps.pages.put((query, offset), cached)
+    text, after = cached
+    if after is None:
         deps.sessions.forget(openid)
     else:
-        deps.sessions.set_page(openid, Page("search", query, next_offset))
+        deps.sessions.set_page(openid, after)  # the same Page for everyone at this point
     return text
 
 

@@ -53,6 +53,7 @@ async def serve(
     guard = app[CONNECTIONS]
     handler = runner.server
     assert handler is not None  # set by setup()
+    handler.request_handler = guard.counting(handler.request_handler)  # before any connection
     server = await loop.create_server(
         lambda: guard.wrap(handler()), host, port, backlog=512, reuse_port=reuse_port or None
     )

@@ -10,13 +10,12 @@ lasts timestamp_window seconds. Every refusal is a Rejected (a 4xx).
 
 from __future__ import annotations
 
-import hashlib
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from multidict import MultiMapping
 
-from bot.chat.sessions import TTLCache
 from bot.config import WechatSettings
 from bot.wechat.protocol import (
     Crypto,
@@ -33,25 +32,39 @@ SEEN_MAX = 200_000  # signed requests remembered; WeChat's retries resend the sa
 
 
 class Replays(Protocol):
-    """The signed URLs seen, with a digest of their body."""
+    """The signed URLs seen, with (a digest of) their body."""
 
-    async def first_or_same(self, key: str, digest: bytes) -> bool:
-        """Remember `key` with `digest`; False when it was seen before with another digest."""
+    async def first_or_same(self, key: str, body: bytes) -> bool:
+        """Remember `key` with `body`; False when it was seen before with another body."""
         ...
 
 
 class MemoryReplays:
-    """Replays in this process's memory: at most SEEN_MAX, each kept `ttl` seconds."""
+    """Replays in this process's memory, in two generations of at most SEEN_MAX / 2 each: a
+    generation is retired `ttl` seconds after it began (or once full), so a signed URL is
+    remembered `ttl` to twice `ttl` seconds. A body is remembered by hash(): SipHash, keyed at
+    random in each process, so nobody outside can make another body with the same one."""
 
-    def __init__(self, ttl: float) -> None:
-        self._seen: TTLCache[str, bytes] = TTLCache(SEEN_MAX, ttl)
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._current: dict[str, int] = {}
+        self._previous: dict[str, int] = {}
+        self._retire_at = clock() + ttl
 
-    async def first_or_same(self, key: str, digest: bytes) -> bool:
-        seen = self._seen.get(key)
-        if seen is not None and seen != digest:
-            return False
-        self._seen.put(key, digest)
-        return True
+    async def first_or_same(self, key: str, body: bytes) -> bool:
+        current = self._current
+        if len(current) >= SEEN_MAX // 2 or self._clock() >= self._retire_at:
+            self._previous, self._current = current, {}
+            current = self._current
+            self._retire_at = self._clock() + self._ttl
+        seen = current.get(key)
+        if seen is None:
+            seen = self._previous.get(key)
+        if seen is None:
+            current[key] = hash(body)
+            return True
+        return seen == hash(body)
 
 
 def mode_of(wechat: WechatSettings) -> str:
@@ -90,8 +103,7 @@ class Verifier:
         when the shared memory of them cannot be reached)."""
         # the signature is a function of (timestamp, nonce) once verified: the key needs only them
         key = f"{query['timestamp']}:{query['nonce']}"
-        digest = hashlib.blake2b(body, digest_size=16).digest()
-        if not await self.replays.first_or_same(key, digest):
+        if not await self.replays.first_or_same(key, body):
             raise Rejected(403, "a signed URL seen before, with another body: replay refused")
 
     def body(self, query: MultiMapping[str], body: bytes) -> Incoming:
