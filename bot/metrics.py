@@ -88,18 +88,21 @@ class Metrics:
             self.fold()
 
     def fold(self) -> None:
-        """Add the answers noted since the last fold to the counters and the histogram (their
-        labelled children kept, so that each is looked up once)."""
+        """Add the answers noted since the last fold to the counters (once per kind and
+        outcome) and the histogram (their labelled children kept, so each is looked up once)."""
         unfolded, self._unfolded = self._unfolded, []
+        counts: dict[tuple[str, str], int] = {}
         for kind, outcome, seconds in unfolded:
-            count = self._answered.get((kind, outcome))
-            if count is None:
-                count = self._answered[kind, outcome] = self.requests.labels(kind, outcome)
+            counts[kind, outcome] = counts.get((kind, outcome), 0) + 1
             timing = self._timed.get(kind)
             if timing is None:
                 timing = self._timed[kind] = self.reply_seconds.labels(kind)
-            count.inc()
             timing.observe(seconds)
+        for (kind, outcome), n in counts.items():
+            count = self._answered.get((kind, outcome))
+            if count is None:
+                count = self._answered[kind, outcome] = self.requests.labels(kind, outcome)
+            count.inc(n)
 
     def exposition(self) -> bytes:
         """Every metric in the text format: this process's, or with workers all of theirs."""

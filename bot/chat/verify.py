@@ -85,7 +85,8 @@ class Verifier:
 
     def query(self, query: MultiMapping[str]) -> None:
         """The query's signature and timestamp, checked before the body is read."""
-        sig, stamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
+        get = query.get
+        sig, stamp, nonce = get("signature", ""), get("timestamp", ""), get("nonce", "")
         if not (sig and stamp and nonce):
             raise Rejected(403, "no signature, timestamp or nonce")
         when = check_timestamp(stamp)

@@ -91,7 +91,9 @@ def signature(*parts: str) -> str:
 
 def signature_ok(given: str, *parts: str) -> bool:
     """Constant-time check of a signature someone sent against the parts it should sign."""
-    return hmac.compare_digest(given.encode("utf-8"), signature(*parts).encode("ascii"))
+    if not given.isascii():  # compare_digest takes ASCII strings only; no hex digest is other
+        return False
+    return hmac.compare_digest(given, signature(*parts))
 
 
 class _DTDRefused(Exception):
@@ -239,9 +241,8 @@ def _mass_job(fields: dict[str, str]) -> MassJob:
 
 
 def _content(kind: str, fields: dict[str, str]) -> str:
-    """What the follower said: a text's Content, or a voice's Recognition (speech to text)."""
-    if kind == "text":
-        return fields.get("Content", "")
+    """What the follower said: a voice's Recognition (speech to text); nothing in an image,
+    a video, a location or a link."""
     if kind == "voice":
         return fields.get("Recognition", "").strip().rstrip(_VOICE_END)
     return ""
@@ -258,29 +259,29 @@ def _event(fields: dict[str, str]) -> str:
 def parse_incoming(body: bytes | str) -> Incoming:
     """Parse safely and keep what the reply needs; Rejected(400) for what WeChat never sends."""
     fields = safe_fields(body)
-    _require(fields, "ToUserName", "FromUserName", "CreateTime", "MsgType")
-    if not OPENID.fullmatch(fields["FromUserName"].strip()):
+    get = fields.get
+    openid, stamp = get("FromUserName", "").strip(), get("CreateTime", "").strip()
+    kind = get("MsgType", "").strip().lower()
+    if not (openid and stamp and kind and get("ToUserName", "").strip()):
+        _require(fields, "ToUserName", "FromUserName", "CreateTime", "MsgType")
+    if not OPENID.fullmatch(openid):
         raise Rejected(400, f"FromUserName {fields['FromUserName'][:70]!r} is not an openid")
-    stamp = fields["CreateTime"].strip()
     if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_STAMP_DIGITS):
         raise Rejected(400, f"CreateTime {stamp[:20]!r} is not a number of at most 11 digits")
-    kind = fields["MsgType"].strip().lower()
+    msg_id = get("MsgId", "").strip()
     if kind == "text":
-        _require(fields, "Content")
-    elif kind == "event":
-        _require(fields, "Event")
-    event = _event(fields) if kind == "event" else ""
-    return Incoming(
-        openid=fields["FromUserName"].strip(),
-        account=fields["ToUserName"],
-        create_time=int(stamp),
-        kind=kind,
-        msg_id=fields.get("MsgId", "").strip(),
-        content=_content(kind, fields),
-        event=event,
-        event_key=fields.get("EventKey", "").strip() if kind == "event" else "",
-        mass=_mass_job(fields) if event == "masssendjobfinish" else None,
-    )
+        content = get("Content", "")
+        if not content.strip():
+            raise Rejected(400, "message without Content")
+        return Incoming(openid, fields["ToUserName"], int(stamp), kind, msg_id, content)
+    if kind != "event":
+        return Incoming(openid, fields["ToUserName"], int(stamp), kind, msg_id,
+                        _content(kind, fields))  # fmt: skip
+    _require(fields, "Event")
+    event = _event(fields)
+    mass = _mass_job(fields) if event == "masssendjobfinish" else None
+    key = get("EventKey", "").strip()
+    return Incoming(openid, fields["ToUserName"], int(stamp), kind, msg_id, "", event, key, mass)
 
 
 @functools.lru_cache(maxsize=4096)
