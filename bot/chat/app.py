@@ -38,7 +38,7 @@ from bot.chat.verify import Verifier
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.shared import SharedUnavailable
-from bot.store.store import Store, StoreUnavailable
+from bot.store.store import Store
 from bot.wechat.protocol import Incoming, Rejected, render_text
 from index.search import Archive
 
@@ -213,11 +213,8 @@ class Webhook:
         return web.Response(status=exc.status, text=f"{exc}\n")
 
     async def _touch(self, batch: Mapping[str, datetime]) -> None:
-        store = self.deps.store
-        if store is not None:
-            if store.closed:  # closed by its owner before this application's cleanup
-                raise StoreUnavailable("the store is closed")
-            await asyncio.wait_for(store.touch(batch), 10.0)
+        if self.deps.store is not None:
+            await asyncio.wait_for(self.deps.store.touch(batch), 10.0)
 
 
 # More routes on the same application (bot.web's archive pages): given the app, the settings

@@ -118,16 +118,22 @@ async def migrate(engine: AsyncEngine, schema: str | None, url: str) -> None:
 
 
 class StoreUnavailable(Exception):
-    """The store must not be written now (its file is gone, replaced or read-only)."""
+    """The store must not be written now (closed, or its file gone, replaced or read-only)."""
 
 
 class FileGuard:
-    """Checks that a SQLite store's file is still the one opened: not deleted, replaced or
+    """Checks that a store may be written: not closed (its engine would open new connections
+    nobody closes), and a SQLite store's file still the one opened: not deleted, replaced or
     made unwritable under the running server (writes would go to a lost inode, or fail)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
+        self.closed = False
         self.reset()
+
+    def close(self) -> None:
+        """The store was closed: every later write is refused."""
+        self.closed = True
 
     def reset(self) -> None:
         """Take the file as it is now as the store's file (once the migrations created it)."""
@@ -140,6 +146,8 @@ class FileGuard:
 
     def problem(self) -> str | None:
         """Why the store cannot be written now, or None."""
+        if self.closed:
+            return "the store is closed"
         if self.path is None:
             return None
         identity = _identity(self.path)

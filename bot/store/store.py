@@ -96,7 +96,6 @@ class Store(
         super().__init__(engine)
         self.guard = FileGuard.for_engine(engine)
         self.group = GroupCommit(self.write, self.guard.check)
-        self.closed = False  # by close(): the engine would otherwise open new connections
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -117,7 +116,7 @@ class Store(
         return store, open_it
 
     async def close(self) -> None:
-        self.closed = True
+        self.guard.close()
         await self.group.close()
         if self.thread is not None:
             await asyncio.to_thread(self.thread.close)

@@ -21,7 +21,8 @@ from xml.parsers import expat
 from bot.wechat.cipher import MessageCipher, WrongAppId
 
 # XML 1.0 forbids these code points even inside CDATA; WeChat users can still type some of them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NOT_XML = re.compile(f"[{_NOT_XML_CHARS}]")
 _MASS_FIELDS = ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")
 OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_COUNT = 10**8  # no mass send reaches this many followers
@@ -91,7 +92,7 @@ def signature(*parts: str) -> str:
 
 def signature_ok(given: str, *parts: str) -> bool:
     """Constant-time check of a signature someone sent against the parts it should sign."""
-    if not given.isascii():  # compare_digest takes ASCII strings only; no hex digest is other
+    if not given.isascii():  # compare_digest takes only ASCII strings; a hex digest is ASCII
         return False
     return hmac.compare_digest(given, signature(*parts))
 
@@ -140,9 +141,9 @@ class _Children:
 # section or plain text without markup, entities or "]", and only characters XML allows
 # (_NOT_XML's, and no carriage return: XML would turn \r\n into \n). Every part is atomic or
 # possessive, so a body that fails does so in one pass (no backtracking into what matched).
-_ALLOWED = r"\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff"  # excluded, \r with them
-_CDATA = rf"<!\[CDATA\[((?:[^\]{_ALLOWED}]++|\](?!\]>))*+)\]\]>"
-_FIELD = rf"<([A-Za-z_][A-Za-z0-9_]{{0,63}})>(?:{_CDATA}|([^<&\]{_ALLOWED}]*+))</\1>[ \t\n]*+"
+_REFUSED = _NOT_XML_CHARS + "\r"
+_CDATA = rf"<!\[CDATA\[((?:[^\]{_REFUSED}]++|\](?!\]>))*+)\]\]>"
+_FIELD = rf"<([A-Za-z_][A-Za-z0-9_]{{0,63}})>(?:{_CDATA}|([^<&\]{_REFUSED}]*+))</\1>[ \t\n]*+"
 _PLAIN_HEAD = re.compile(r"[ \t\n]*+<xml>[ \t\n]*+")
 # after the head: fields, then the end; anything else (group 5) takes the rest, so that one
 # pass over the body reads it or declines it
