@@ -46,19 +46,31 @@ def _entry_line(title: str, url: str, bullet: bool) -> str:
 _NO_LINE = object()
 
 
+def link(title: str, url: str) -> str:
+    """An entry's title as a link to `url`, or plain text without URL (no bullet)."""
+    return _entry_line(title, url, False)
+
+
 def pack(header: str, lines: Iterable[str], more: str, end: str) -> tuple[str, int]:
     """header + as many whole lines as fit + a footer, within MAX_BYTES; and how many fitted.
 
     The footer is `end` when every line fitted, else `more`. Lines are taken one at a time, so
     a generator's lines past the first that does not fit are never made.
     """
+    return pack_sized(header, ((line, size(line)) for line in lines), more, end)
+
+
+def pack_sized(
+    header: str, lines: Iterable[tuple[str, int]], more: str, end: str
+) -> tuple[str, int]:
+    """pack() of lines that come with their size in bytes (a cached line's, measured once)."""
     room = MAX_BYTES - size(header) - max(size(more), size(end)) - 2
     kept: list[str] = []
     used = 0
     rest = iter(lines)
     footer = end
-    for line in rest:
-        used += size(line) + 1
+    for line, measured in rest:
+        used += measured + 1
         if used <= room:
             kept.append(line)
             continue

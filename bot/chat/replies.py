@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -20,7 +21,7 @@ from bot.chat.dates import Day, Month, NotADate, when
 from bot.chat.scans import scanned
 from bot.chat.sessions import Page, Pages, Sessions, TTLCache
 from bot.metrics import Metrics
-from bot.render import entry_line, pack
+from bot.render import entry_line, link, pack, pack_sized, size
 from bot.render import header as issue_header
 from bot.store.store import Store, Subscriber
 from bot.wechat.protocol import Incoming, strip_invalid
@@ -54,13 +55,20 @@ class Deps:
         self.pages.clear()
 
 
-def hit_line(number: int, hit: Hit, with_issue: bool = True) -> str:
-    where = f"{hit.issue} {hit.section}" if with_issue else hit.section
-    return (
-        f"{number}. [{where}] {entry_line(hit, bullet=False)}"
-        if where.strip()
-        else f"{number}. {entry_line(hit, bullet=False)}"
-    )
+def hit_line(number: int, hit: Hit) -> tuple[str, int]:
+    """A result's numbered line, and its size in bytes."""
+    text, measured = _hit_text(hit.issue, hit.section, hit.title, hit.url)
+    mark = f"{number}. "
+    return mark + text, len(mark) + measured
+
+
+@functools.lru_cache(maxsize=8192)
+def _hit_text(issue: str, section: str, title: str, url: str) -> tuple[str, int]:
+    """A result's line after its number, with its size: measured once, as the same entries
+    come back in page after page of results."""
+    where = f"{issue} {section}"
+    text = f"[{where}] {link(title, url)}" if where.strip() else link(title, url)
+    return text, size(text)
 
 
 async def _stored(
@@ -99,7 +107,7 @@ def _search_text(archive: Archive, query: str, offset: int) -> tuple[str, int | 
                                   result.total)  # fmt: skip
     lines = (hit_line(offset + i + 1, hit) for i, hit in enumerate(result.results))
     end = "（完）" if offset + len(result.results) >= result.total else texts.MORE_HINT
-    text, shown = pack(header, lines, texts.MORE_HINT, end)
+    text, shown = pack_sized(header, lines, texts.MORE_HINT, end)
     return text, offset + shown
 
 

@@ -42,6 +42,7 @@ from index.substring import Records, from_bits
 from index.text import is_latin_word
 
 PLACES = 6  # scores are compared rounded to 6 places
+SHOWN_PLACES = 4  # and shown rounded to 4
 WRITTEN_SAMPLE = 20  # entries read to see how a word is written
 
 
@@ -60,12 +61,14 @@ def _ranked(
 
 
 def _page(gen: Generation, match: Match, offset: int, limit: int) -> tuple[list[int], list[float]]:
-    """Records `offset`..`offset + limit` of the groups in order, and their scores. Within a
+    """Records `offset`..`offset + limit` of the groups in order, and their scores as hits
+    show them (rounded to SHOWN_PLACES: one numpy step, not a round() per hit). Within a
     group by score, ties (and unscored records) newest issue first, then in file order; only
     the groups the page reaches are scored."""
     page: list[int] = []
     scores: list[float] = []
     skip, room = offset, limit
+    every: np.ndarray | None = None  # every record's score, once the page reaches a group
     for bits in match.groups:
         if room <= 0:
             break
@@ -74,10 +77,11 @@ def _page(gen: Generation, match: Match, offset: int, limit: int) -> tuple[list[
             skip -= count
             continue
         group = from_bits(bits)
-        group_scores = gen.scorer.scores(group, match.terms)
-        chosen, chosen_scores = _ranked(group, group_scores, gen.newest, skip + room)
+        if every is None:
+            every = gen.scorer.scores(match.terms)
+        chosen, chosen_scores = _ranked(group, every[group], gen.newest, skip + room)
         page.extend(chosen[skip:].tolist())
-        scores.extend(chosen_scores[skip:].tolist())
+        scores.extend(np.round(chosen_scores[skip:], SHOWN_PLACES).tolist())
         room, skip = limit - len(page), 0
     return page, scores
 
@@ -139,7 +143,7 @@ class Archive:
         return SearchResult(
             query=query,
             total=match.total,
-            results=tuple(gen.hit(r, score) for r, score in zip(page, scores, strict=True)),
+            results=gen.hits(page, scores),
             suggestion=self._suggestion(words, match.unmatched, parsed.section_word),
             matched_all=match.matched_all,
             section=parsed.section,

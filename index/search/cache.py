@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 V = TypeVar("V")
+_MISSING = object()
 
 
 class SizedCache(Generic[V]):
@@ -20,9 +21,10 @@ class SizedCache(Generic[V]):
 
     def get(self, key: Hashable, compute: Callable[..., V], *args: object) -> V:
         """The value of `key`, computed as compute(*args) when it is not kept."""
-        if key in self._items:
+        found = self._items.get(key, _MISSING)  # one lookup on a hit, not `in` then `[]`
+        if found is not _MISSING:
             self._items.move_to_end(key)
-            return self._items[key]
+            return cast(V, found)
         value = compute(*args)
         self._items[key] = value
         self._used += self._size(value) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
@@ -21,6 +22,7 @@ CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word term cache of a
 CACHE_BITS = 512 * 1024 * 1024  # bits of the words' record sets kept (64 MB)
 WRITTEN_KEPT = 10_000  # words whose written form is remembered
 SHOWN_KEPT = 20_000  # records whose displayed fields are kept unpickled
+_new = tuple.__new__  # a named tuple made without the frame of its generated __new__
 
 
 class Entries:
@@ -107,6 +109,15 @@ class Generation:
     def hit(self, record: int, score: float) -> Hit:
         issue, section, title, source, url, summary, tags, _ = self.entries.shown(record)
         return Hit(issue, section, title, source, url, summary, round(score, 4), tags)
+
+    def hits(self, records: Sequence[int], shown_scores: Sequence[float]) -> tuple[Hit, ...]:
+        """The hits of records whose scores are already rounded as shown, made in one loop (a
+        page is a dozen of them)."""
+        shown, made = self.entries.shown, []
+        for record, score in zip(records, shown_scores, strict=True):
+            issue, section, title, source, url, summary, tags, _ = shown(record)
+            made.append(_new(Hit, (issue, section, title, source, url, summary, score, tags)))
+        return tuple(made)
 
     def issue_records(self, date: str) -> list[int]:
         """The records of one issue, in file order."""

@@ -15,13 +15,15 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from index.errors import QueryError, QueryTooLong
-from index.text import CJK_CHARS, WORDLIKE, latin_runs
+from index.text import CJK_CHARS, latin_runs
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 8
 SECTION_ALIASES = {"新闻": "业界新闻", "开源": "开源项目", "热身": "热身新闻"}
 _SPLIT = re.compile(r"[\s,，、;；]+")
 _KEEP_AT_END = "+#"
+# around the word: what WORDLIKE refuses, at the end only what is not in _KEEP_AT_END either
+_TRIM = re.compile(rf"[\W_]*(.*?)(?:[^\w{_KEEP_AT_END}]|_)*", re.S)
 _CJK_PARTS = re.compile(f"([{CJK_CHARS}]+)")
 LONGEST_WORD = 4  # characters of the longest Chinese word tried when splitting a phrase
 # the words of a question, left out of a split phrase: 如何做模型压缩 -> 模型 压缩
@@ -39,12 +41,10 @@ class ParsedQuery:
 
 
 def _trim(piece: str) -> str:
-    start, end = 0, len(piece)
-    while start < end and not WORDLIKE.match(piece[start]):
-        start += 1
-    while end > start and not WORDLIKE.match(piece[end - 1]) and piece[end - 1] not in _KEEP_AT_END:
-        end -= 1
-    return piece[start:end]
+    """The piece without what is not a letter, digit or CJK character at either end (C++ and
+    C# keep their ending)."""
+    trimmed = _TRIM.fullmatch(piece)
+    return trimmed.group(1) if trimmed else piece
 
 
 def parse_query(text: str, sections: Collection[str] = ()) -> ParsedQuery:

@@ -31,8 +31,10 @@ class Hit(NamedTuple):
         }
 
 
-@dataclass(frozen=True)
-class SearchResult:
+class SearchResult(NamedTuple):
+    """A page of what a query found. A named tuple, like Hit: made for every search, and a
+    frozen dataclass of eight fields takes 3 µs to make."""
+
     query: str
     total: int
     results: tuple[Hit, ...]

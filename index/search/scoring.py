@@ -61,9 +61,19 @@ class Scorer:
         self._average = {f: reader.field_length(f) / (self._doc_count or 1) or 1 for f in FIELDS}
         self._cache: SizedCache[Postings] = SizedCache(CACHE_POSTINGS, lambda p: len(p[0]))
 
-    def postings(self, field: str, term: str) -> Postings:
-        """The records holding `term` in `field` with the term's part of their BM25 score."""
-        return self._cache.get((field, term), self._read, field, term)
+    def postings(self, term: str) -> Postings:
+        """The records holding `term` in any field with the term's part of their BM25F score:
+        its title part, then its body part added (the order the searcher adds them in)."""
+        return self._cache.get(term, self._read_term, term)
+
+    def _read_term(self, term: str) -> Postings:
+        title, body = self._read("title", term), self._read("body", term)
+        if not len(body[0]) or not len(title[0]):
+            return title if len(title[0]) else body
+        records, where = np.unique(np.concatenate((title[0], body[0])), return_inverse=True)
+        parts = np.zeros(len(records))
+        np.add.at(parts, where, np.concatenate((title[1], body[1])))  # in order: title first
+        return records, parts
 
     def _read(self, field: str, term: str) -> Postings:
         reader = self._reader
@@ -95,11 +105,10 @@ class Scorer:
     def has_term(self, term: str) -> bool:
         return any((field, term) in self._reader for field in FIELDS)
 
-    def scores(self, records: np.ndarray, terms: Iterable[str]) -> np.ndarray:
-        """BM25F scores of `records` (0 for those holding none of `terms`), in their order."""
+    def scores(self, terms: Iterable[str]) -> np.ndarray:
+        """BM25F scores of every record (0 for those holding none of `terms`), by record."""
         total = np.zeros(self._count)
         for term in terms:
-            for field in FIELDS:
-                numbers, parts = self.postings(field, term)
-                total[numbers] += parts
-        return total[records]
+            numbers, parts = self.postings(term)
+            total[numbers] += parts
+        return total

@@ -18,11 +18,12 @@ class Synonyms:
     """Groups of words that mean the same; lookups are case-insensitive."""
 
     def __init__(self, groups: Iterable[Iterable[str]] = ()) -> None:
-        self._others: dict[str, set[str]] = {}
+        others: dict[str, set[str]] = {}
         for group in groups:
             words = {w.strip().lower() for w in group if w and w.strip()}
             for word in words:
-                self._others.setdefault(word, set()).update(words - {word})
+                others.setdefault(word, set()).update(words - {word})
+        self._others = {word: tuple(sorted(found)) for word, found in others.items()}
 
     @classmethod
     def load(cls, extra: Path | None = None) -> Synonyms:
@@ -34,7 +35,7 @@ class Synonyms:
 
     def of(self, word: str) -> tuple[str, ...]:
         """The other words of `word`'s groups, sorted; () when it has none."""
-        return tuple(sorted(self._others.get(word.lower(), ())))
+        return self._others.get(word.lower(), ())
 
 
 def _read_groups(path: Path) -> list[list[str]]:

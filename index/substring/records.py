@@ -72,4 +72,4 @@ def from_bits(bits: Bits) -> Records:
     if not bits:
         return NONE
     raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) // 8, "little"), dtype=np.uint8)
-    return np.flatnonzero(np.unpackbits(raw, bitorder="little")).astype(np.int64)
+    return np.flatnonzero(np.unpackbits(raw, bitorder="little")).astype(np.int64, copy=False)
