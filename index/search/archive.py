@@ -33,7 +33,7 @@ import numpy as np
 from index.errors import QueryError
 from index.layout import META, IssueInfo, pointer_stamp, readable_generation, require_generation
 from index.search.casing import hit_texts, written_form
-from index.search.generation import Generation
+from index.search.generation import SHOWN_PLACES, Generation
 from index.search.matching import Match, match_words, split_unmatched
 from index.search.query import parse_query
 from index.search.results import IssueSummary, SearchResult
@@ -42,7 +42,6 @@ from index.substring import Records, from_bits
 from index.text import is_latin_word
 
 PLACES = 6  # scores are compared rounded to 6 places
-SHOWN_PLACES = 4  # and shown rounded to 4
 WRITTEN_SAMPLE = 20  # entries read to see how a word is written
 
 

@@ -22,6 +22,7 @@ CACHE_RECORDS = 1_500_000  # record numbers kept in the per-word term cache of a
 CACHE_BITS = 512 * 1024 * 1024  # bits of the words' record sets kept (64 MB)
 WRITTEN_KEPT = 10_000  # words whose written form is remembered
 SHOWN_KEPT = 20_000  # records whose displayed fields are kept unpickled
+SHOWN_PLACES = 4  # a hit's score is shown rounded to 4 places
 _new = tuple.__new__  # a named tuple made without the frame of its generated __new__
 
 
@@ -108,7 +109,7 @@ class Generation:
 
     def hit(self, record: int, score: float) -> Hit:
         issue, section, title, source, url, summary, tags, _ = self.entries.shown(record)
-        return Hit(issue, section, title, source, url, summary, round(score, 4), tags)
+        return Hit(issue, section, title, source, url, summary, round(score, SHOWN_PLACES), tags)
 
     def hits(self, records: Sequence[int], shown_scores: Sequence[float]) -> tuple[Hit, ...]:
         """The hits of records whose scores are already rounded as shown, made in one loop (a

@@ -63,7 +63,7 @@ class Scorer:
 
     def postings(self, term: str) -> Postings:
         """The records holding `term` in any field with the term's part of their BM25F score:
-        its title part, then its body part added (the order the searcher adds them in)."""
+        its title part plus its body part, so that a query adds one array per term."""
         return self._cache.get(term, self._read_term, term)
 
     def _read_term(self, term: str) -> Postings:
