@@ -177,7 +177,7 @@ class Archive:
         except QueryError:
             return word
         page, _ = _page(gen, match_words(gen, words, self.synonyms, None), 0, WRITTEN_SAMPLE)
-        return written_form(word, hit_texts(gen.hit(r, 0.0) for r in page)) or word
+        return written_form(word, hit_texts(gen.hits(page, [0.0] * len(page)))) or word
 
     def counts(self) -> tuple[int, int]:
         issues = self._gen.meta["issues"]
@@ -189,7 +189,8 @@ class Archive:
             return None
         if not with_entries:
             return IssueSummary(date=date, title=info["title"])
-        hits = tuple(self._gen.hit(r, 0.0) for r in self._gen.issue_records(date))
+        records = self._gen.issue_records(date)
+        hits = self._gen.hits(records, [0.0] * len(records))
         return IssueSummary(date=date, title=info["title"], entries=hits)
 
     def issue(self, date: str) -> IssueSummary | None:

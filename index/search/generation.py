@@ -107,10 +107,6 @@ class Generation:
             self._speller = Speller(vocabulary)
         return self._speller
 
-    def hit(self, record: int, score: float) -> Hit:
-        issue, section, title, source, url, summary, tags, _ = self.entries.shown(record)
-        return Hit(issue, section, title, source, url, summary, round(score, SHOWN_PLACES), tags)
-
     def hits(self, records: Sequence[int], shown_scores: Sequence[float]) -> tuple[Hit, ...]:
         """The hits of records whose scores are already rounded as shown, made in one loop (a
         page is a dozen of them)."""
