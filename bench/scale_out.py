@@ -28,7 +28,7 @@ from bot.wechat.follower import Follower
 
 NEURALTALK = str(Path(sys.executable).parent / "neuraltalk")
 WARM = 1
-EXPECTED_RATE = 15_000  # more requests are prepared per second of run than any run sends
+EXPECTED_RATE = 30_000  # more requests are prepared per second of run than any run sends
 
 LUA = r"""
 local R = dofile("%(table)s")
